@@ -1,0 +1,39 @@
+"""
+Fetch-and-authorize: the only way views get hold of a request.
+
+A request the user may not see is a 404, exactly like one that does not
+exist, so nobody learns that a hidden request is there. A request they may
+see but not change is a 403 for the change.
+"""
+
+from collections.abc import Callable
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from requests_app.models import PrayerRequest, hash_token
+from requests_app.rules import Actor
+
+
+def get_request_for_user(
+    user: Actor, pk: int, *, may_change: Callable[[Actor, PrayerRequest], bool] | None = None
+) -> PrayerRequest:
+    """The request `pk` if `user` may see it, else 404; and if `may_change`
+    is given (a predicate of `requests_app.rules`), 403 unless it holds."""
+    try:
+        prayer_request = PrayerRequest.objects.visible_to(user).get(pk=pk)
+    except (PrayerRequest.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such request.") from None
+    if may_change is not None and not may_change(user, prayer_request):
+        raise PermissionDenied("You may not change this request.")
+    return prayer_request
+
+
+def get_request_for_token(raw_token: str) -> PrayerRequest:
+    """The request whose follow-up link carries `raw_token`, else 404."""
+    if not raw_token or len(raw_token) > 128:
+        raise Http404("No such request.")
+    try:
+        return PrayerRequest.objects.get(followup_token_hash=hash_token(raw_token))
+    except PrayerRequest.DoesNotExist:
+        raise Http404("No such request.") from None

@@ -1,0 +1,356 @@
+"""
+The domain of Intercession: prayer requests, who intercedes for them, and
+their story.
+
+Names are a contract (see PRODUCT.md). Status changes never happen here: they
+go through `requests_app.services`, which checks the rules in
+`requests_app.rules` and writes the `StatusUpdate` in the same transaction.
+"""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from requests_app import roles
+
+
+class Category(models.TextChoices):
+    HEALTH = "health", _("Health")
+    FAMILY = "family", _("Family")
+    SALVATION = "salvation", _("Salvation")
+    MARRIAGE = "marriage", _("Marriage")
+    FINANCES = "finances", _("Finances")
+    WORK = "work", _("Work")
+    CHURCH = "church", _("Church")
+    NATION = "nation", _("Nation")
+    OTHER = "other", _("Other")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("Awaiting assignment")
+    INTERCEDING = "interceding", _("In intercession")
+    BREAKTHROUGH = "breakthrough", _("Breakthrough in the spirit — awaiting manifestation")
+    ANSWERED = "answered", _("Manifested")
+    CLOSED = "closed", _("Closed")
+
+
+# Requests the team is still carrying: they hold an intercessor's capacity and
+# appear on the team board.
+OPEN_STATUSES = (Status.NEW, Status.INTERCEDING, Status.BREAKTHROUGH)
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", _("Only me (private journal)")
+    TEAM = "team", _("The team (leaders and assigned intercessors)")
+    REQUESTER = "requester", _("The team and the requester")
+
+
+def hash_token(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class PrayerRequestQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PrayerRequestQuerySet":
+        """The one rule of who sees which request (PRODUCT.md, "Who sees what").
+
+        Leaders see everything. An intercessor sees the team board (requests
+        that are neither confidential nor closed) plus whatever they are
+        actively assigned to; the sight of an assignment ends with its
+        release. Anyone else, superusers included, sees nothing here.
+        Requesters reach their own request by token, not through this.
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if roles.is_leader(user):
+            return self.all()
+        if roles.is_intercessor(user):
+            active_assignment = Assignment.objects.filter(
+                prayer_request=OuterRef("pk"), intercessor=user, released_at__isnull=True
+            )
+            on_team_board = Q(is_confidential=False) & ~Q(status=Status.CLOSED)
+            return self.filter(on_team_board | Exists(active_assignment))
+        return self.none()
+
+    def open(self) -> "PrayerRequestQuerySet":
+        return self.filter(status__in=OPEN_STATUSES)
+
+
+class PrayerRequest(models.Model):
+    """A request for prayer, submitted by someone without an account.
+
+    Invariants: `status` only changes through `requests_app.services`, and
+    every change writes a `StatusUpdate`. The follow-up token is never stored,
+    only its SHA-256.
+    """
+
+    for_whom = models.CharField(
+        _("for whom"),
+        max_length=120,
+        help_text=_('A name, initials, or "unspoken".'),
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.OTHER)
+    title = models.CharField(_("title"), max_length=150)
+    details = models.TextField(_("details"), max_length=4000, blank=True)
+    is_urgent = models.BooleanField(_("urgent"), default=False)
+    is_confidential = models.BooleanField(_("confidential"), default=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
+    requester_name = models.CharField(_("your name"), max_length=100, blank=True)
+    requester_email = models.EmailField(_("your e-mail"), blank=True)
+    wants_updates = models.BooleanField(_("send me updates"), default=False)
+    followup_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    breakthrough_at = models.DateTimeField(_("breakthrough in the spirit"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("manifested"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = PrayerRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("prayer request")
+        verbose_name_plural = _("prayer requests")
+        ordering = ["-is_urgent", "created_at"]
+        constraints = [
+            _choices_check("status", Status, "prayer_request_status_valid"),
+            _choices_check("category", Category, "prayer_request_category_valid"),
+        ]
+        indexes = [
+            # The triage queue and status-filtered lists: urgent first, oldest first.
+            models.Index(fields=["status", "-is_urgent", "created_at"], name="prayer_status_urgency_age"),
+            # The team board: open, non-confidential requests.
+            models.Index(
+                fields=["-is_urgent", "created_at"],
+                condition=Q(is_confidential=False, status__in=OPEN_STATUSES),
+                name="prayer_board_urgency_age",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the title or the person: __str__ ends up in admin log entries,
+        # error reports and debugging output.
+        return f"Prayer request #{self.pk}"
+
+    def issue_followup_token(self) -> str:
+        """Set a fresh follow-up token (256 bits) and return it; only its hash is kept."""
+        raw_token = secrets.token_urlsafe(32)
+        self.followup_token_hash = hash_token(raw_token)
+        return raw_token
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def active(self) -> "AssignmentQuerySet":
+        return self.filter(released_at__isnull=True)
+
+    def carrying(self) -> "AssignmentQuerySet":
+        """Active assignments on open requests: what counts against capacity."""
+        return self.active().filter(prayer_request__status__in=OPEN_STATUSES)
+
+
+class Assignment(models.Model):
+    """An intercessor standing in the gap for one request.
+
+    At most one active assignment per (request, intercessor), held by the
+    database. Releasing keeps the row (history) and ends the intercessor's
+    sight of a confidential request.
+    """
+
+    prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="assignments")
+    intercessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments_made"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignments_released",
+    )
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prayer_request", "intercessor"],
+                condition=Q(released_at__isnull=True),
+                name="one_active_assignment_per_intercessor",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(released_at__gte=F("assigned_at")),
+                name="assignment_released_after_assigned",
+            ),
+        ]
+        indexes = [
+            # "My assignments", and the sight check inside visible_to.
+            models.Index(
+                fields=["intercessor", "prayer_request"],
+                condition=Q(released_at__isnull=True),
+                name="assignment_active_by_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assignment #{self.pk} (request #{self.prayer_request_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+
+class UpdateKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    MOVE = "move", _("Status changed")
+    NOTE = "note", _("Update")
+    ASSIGNED = "assigned", _("Intercessor assigned")
+    RELEASED = "released", _("Assignment released")
+    CONFIDENTIALITY = "confidentiality", _("Confidentiality changed")
+
+
+class StatusUpdate(models.Model):
+    """One entry in a request's story: a status move (`from_status !=
+    to_status`) or a plain update (`from_status == to_status`). The app never
+    edits or deletes one.
+
+    The first entry of every story is the submission, with an empty
+    `from_status`. `author` is null when the requester wrote it. `kind` says
+    what the entry records, so the story can be told in the reader's language;
+    `intercessor` names who was assigned or released.
+    """
+
+    prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=UpdateKind.choices, default=UpdateKind.NOTE)
+    intercessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    note = models.TextField(max_length=4000, blank=True)
+    visibility = models.CharField(max_length=20, choices=Visibility.choices, default=Visibility.TEAM)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("status update")
+        verbose_name_plural = _("status updates")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_status="") | Q(from_status__in=Status.values),
+                name="status_update_from_status_valid",
+            ),
+            _choices_check("to_status", Status, "status_update_to_status_valid"),
+            _choices_check("visibility", Visibility, "status_update_visibility_valid"),
+            # A move changes the status; every other kind of entry leaves it.
+            models.CheckConstraint(
+                condition=(Q(kind=UpdateKind.MOVE) & ~Q(from_status=F("to_status")))
+                | Q(kind=UpdateKind.SUBMITTED, from_status="", to_status=Status.NEW)
+                | (
+                    Q(kind__in=[UpdateKind.NOTE, UpdateKind.ASSIGNED, UpdateKind.RELEASED, UpdateKind.CONFIDENTIALITY])
+                    & Q(from_status=F("to_status"))
+                ),
+                name="status_update_kind_matches_statuses",
+            ),
+            # A private journal note has an author to be private to.
+            models.CheckConstraint(
+                condition=~Q(visibility=Visibility.PRIVATE) | Q(author__isnull=False),
+                name="status_update_private_has_author",
+            ),
+        ]
+        indexes = [models.Index(fields=["prayer_request", "created_at"], name="status_update_story")]
+
+    def __str__(self) -> str:
+        return f"Status update #{self.pk} (request #{self.prayer_request_id})"
+
+    @property
+    def is_move(self) -> bool:
+        return self.from_status != self.to_status
+
+
+class PrayerLog(models.Model):
+    """An intercessor's record that they prayed for a request."""
+
+    prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="prayer_logs")
+    intercessor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prayer_logs"
+    )
+    prayed_at = models.DateTimeField()
+    minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(24 * 60)]
+    )
+    fasted = models.BooleanField(default=False)
+    note = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("prayer log entry")
+        verbose_name_plural = _("prayer log")
+        ordering = ["-prayed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minutes__isnull=True) | Q(minutes__gte=0, minutes__lte=24 * 60),
+                name="prayer_log_minutes_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["prayer_request", "-prayed_at"], name="prayer_log_by_request"),
+            models.Index(fields=["intercessor", "-prayed_at"], name="prayer_log_by_intercessor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prayer log #{self.pk} (request #{self.prayer_request_id})"
+
+
+class IntercessorProfile(models.Model):
+    """How much an intercessor can carry, and what they are drawn to."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="intercessor_profile"
+    )
+    max_active_assignments = models.PositiveSmallIntegerField(
+        _("how many requests I can carry"), default=3, validators=[MinValueValidator(0), MaxValueValidator(50)]
+    )
+    is_available = models.BooleanField(_("available for new assignments"), default=True)
+    preferred_categories = models.JSONField(_("preferred categories"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("intercessor profile")
+        verbose_name_plural = _("intercessor profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_active_assignments__gte=0, max_active_assignments__lte=50),
+                name="profile_capacity_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Intercessor profile of {self.user}"
+
+    def clean(self) -> None:
+        unknown = set(self.preferred_categories or []) - set(Category.values)
+        if unknown:
+            raise ValidationError(
+                {"preferred_categories": _("Unknown categories: %(names)s") % {"names": ", ".join(sorted(unknown))}},
+                code="unknown_category",
+            )

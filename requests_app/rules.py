@@ -1,0 +1,127 @@
+"""
+Who may do what to a request: the transition table of PRODUCT.md and the
+per-request roles it is written in.
+
+This module only answers questions; `requests_app.services` enforces the
+answers when it changes something, and views use the same answers to decide
+which controls to show.
+"""
+
+import enum
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from requests_app import roles
+from requests_app.models import OPEN_STATUSES, Assignment, PrayerRequest, Status
+
+
+class Role(enum.StrEnum):
+    LEADER = "leader"
+    ASSIGNED = "assigned intercessor"
+    REQUESTER = "requester"
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The person who submitted a request, proven by its follow-up token.
+
+    They have no account; holding the token is their identity, and it only
+    ever reaches the one request it was issued for.
+    """
+
+    prayer_request_id: int
+
+
+Actor = AbstractBaseUser | AnonymousUser | Requester
+
+S = Status
+LEADER, ASSIGNED, REQUESTER = Role.LEADER, Role.ASSIGNED, Role.REQUESTER
+
+# PRODUCT.md, "The life of a request": (from, to) -> who may make the move.
+# Anything not in this table is refused.
+TRANSITIONS: dict[tuple[Status, Status], frozenset[Role]] = {
+    (S.NEW, S.INTERCEDING): frozenset({LEADER}),
+    (S.NEW, S.CLOSED): frozenset({LEADER, REQUESTER}),
+    (S.INTERCEDING, S.BREAKTHROUGH): frozenset({LEADER, ASSIGNED}),
+    (S.BREAKTHROUGH, S.INTERCEDING): frozenset({LEADER, ASSIGNED}),
+    (S.INTERCEDING, S.ANSWERED): frozenset({LEADER, ASSIGNED, REQUESTER}),
+    (S.BREAKTHROUGH, S.ANSWERED): frozenset({LEADER, ASSIGNED, REQUESTER}),
+    (S.INTERCEDING, S.CLOSED): frozenset({LEADER, REQUESTER}),
+    (S.BREAKTHROUGH, S.CLOSED): frozenset({LEADER, REQUESTER}),
+    (S.ANSWERED, S.INTERCEDING): frozenset({LEADER}),
+    (S.CLOSED, S.INTERCEDING): frozenset({LEADER}),
+}
+
+# Intercession begins when the first intercessor is assigned, so this move is
+# made by `services.assign`, never on its own: a request "in intercession"
+# with nobody interceding would be a lie.
+MOVES_MADE_BY_ASSIGNING = frozenset({(S.NEW, S.INTERCEDING)})
+
+
+def roles_for(actor: Actor, prayer_request: PrayerRequest) -> frozenset[Role]:
+    """The roles `actor` holds towards this one request."""
+    if isinstance(actor, Requester):
+        return frozenset({REQUESTER}) if actor.prayer_request_id == prayer_request.pk else frozenset()
+    held = set()
+    if roles.is_leader(actor):
+        held.add(LEADER)
+    if is_assigned(actor, prayer_request):
+        held.add(ASSIGNED)
+    return frozenset(held)
+
+
+def is_assigned(user: Actor, prayer_request: PrayerRequest) -> bool:
+    """An intercessor with an active assignment to this request."""
+    if isinstance(user, Requester) or not roles.is_intercessor(user):
+        return False
+    return Assignment.objects.active().filter(prayer_request=prayer_request, intercessor=user).exists()
+
+
+def allowed_moves(actor: Actor, prayer_request: PrayerRequest) -> list[Status]:
+    """The statuses `actor` may move this request to now, for showing buttons."""
+    held = roles_for(actor, prayer_request)
+    current = Status(prayer_request.status)
+    return [
+        to_status
+        for (from_status, to_status), allowed in TRANSITIONS.items()
+        if from_status == current and (from_status, to_status) not in MOVES_MADE_BY_ASSIGNING and held & allowed
+    ]
+
+
+def can_assign(user: Actor, prayer_request: PrayerRequest) -> bool:
+    return not isinstance(user, Requester) and roles.is_leader(user) and prayer_request.status in OPEN_STATUSES
+
+
+def can_post_update(actor: Actor, prayer_request: PrayerRequest) -> bool:
+    """Team notes and notes for the requester: leaders, assigned intercessors,
+    and the requester (whose notes always go to the team and themselves)."""
+    return bool(roles_for(actor, prayer_request))
+
+
+def can_keep_journal(user: Actor, prayer_request: PrayerRequest) -> bool:
+    """A private journal note: any team member who may see the request."""
+    if isinstance(user, Requester):
+        return False
+    return PrayerRequest.objects.visible_to(user).filter(pk=prayer_request.pk).exists()
+
+
+def can_log_prayer(user: Actor, prayer_request: PrayerRequest) -> bool:
+    """Leaders, and intercessors who can see the request (the team board or
+    their own assignments), while it is still being carried."""
+    if isinstance(user, Requester) or prayer_request.status not in OPEN_STATUSES:
+        return False
+    if roles.is_leader(user):
+        return True
+    if not roles.is_intercessor(user):
+        return False
+    return not prayer_request.is_confidential or is_assigned(user, prayer_request)
+
+
+def can_set_confidential(actor: Actor, prayer_request: PrayerRequest, confidential: bool) -> bool:
+    """Only the requester may make a request less confidential; a leader (or
+    the requester) may make it more confidential."""
+    held = roles_for(actor, prayer_request)
+    if confidential:
+        return bool(held & {LEADER, REQUESTER})
+    return REQUESTER in held

@@ -1,0 +1,358 @@
+"""
+Every change to a request's life goes through these functions.
+
+Each one runs in a single transaction, locks the rows whose state it checks
+(`select_for_update` on PostgreSQL; SQLite serialises writers with
+`BEGIN IMMEDIATE`, see settings), checks the rules of `requests_app.rules`
+against the locked state, and writes its `StatusUpdate` in the same
+transaction. A refusal raises one of `requests_app.exceptions` and changes
+nothing.
+
+Entry points: `submit_request`; `assign` (which makes the move
+new → interceding on the first assignment); `release`; `move` for every other
+status move of the table; `post_update`; `log_prayer`; `set_confidential`.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from requests_app import roles, rules
+from requests_app.exceptions import AssignmentRefused, IntercessionError, InvalidTransition, NotAllowed
+from requests_app.models import (
+    OPEN_STATUSES,
+    Assignment,
+    IntercessorProfile,
+    PrayerLog,
+    PrayerRequest,
+    Status,
+    StatusUpdate,
+    UpdateKind,
+    Visibility,
+)
+from requests_app.rules import Actor, Requester
+
+# The stage timestamps a status carries. Moving back (to intercession) clears
+# the later stages: the fields describe the request's current path, while its
+# story keeps every date it ever had.
+_STAGE_FIELDS = {
+    Status.BREAKTHROUGH: "breakthrough_at",
+    Status.ANSWERED: "answered_at",
+    Status.CLOSED: "closed_at",
+}
+
+
+def _lock(prayer_request: PrayerRequest) -> PrayerRequest:
+    return PrayerRequest.objects.select_for_update().get(pk=prayer_request.pk)
+
+
+def _author(actor: Actor) -> AbstractBaseUser | None:
+    return None if isinstance(actor, Requester) else actor
+
+
+def _sync(target: PrayerRequest, source: PrayerRequest) -> None:
+    """Give the caller's instance the state that was just committed."""
+    for field in ("status", "is_confidential", "updated_at", *_STAGE_FIELDS.values()):
+        setattr(target, field, getattr(source, field))
+
+
+def submit_request(
+    *,
+    for_whom: str,
+    title: str,
+    category: str,
+    details: str = "",
+    is_urgent: bool = False,
+    is_confidential: bool = True,
+    requester_name: str = "",
+    requester_email: str = "",
+    wants_updates: bool = False,
+) -> tuple[PrayerRequest, str]:
+    """Create a request and return it with its follow-up token, which is
+    shown to the requester once and never stored."""
+    prayer_request = PrayerRequest(
+        for_whom=for_whom,
+        title=title,
+        category=category,
+        details=details,
+        is_urgent=is_urgent,
+        is_confidential=is_confidential,
+        requester_name=requester_name,
+        requester_email=requester_email,
+        wants_updates=wants_updates,
+    )
+    token = prayer_request.issue_followup_token()
+    prayer_request.full_clean()
+    with transaction.atomic():
+        prayer_request.save()
+        StatusUpdate.objects.create(
+            prayer_request=prayer_request,
+            kind=UpdateKind.SUBMITTED,
+            from_status="",
+            to_status=Status.NEW,
+            visibility=Visibility.REQUESTER,
+        )
+    return prayer_request, token
+
+
+def move(
+    prayer_request: PrayerRequest,
+    to_status: str,
+    *,
+    actor: Actor,
+    note: str = "",
+    visibility: str = Visibility.TEAM,
+) -> StatusUpdate:
+    """Make one move of the transition table, or refuse it.
+
+    Checked against the locked row, so when two people act at once the second
+    finds the status already changed and gets `InvalidTransition`.
+    """
+    try:
+        to_status = Status(to_status)
+    except ValueError:
+        raise InvalidTransition(_("There is no such status.")) from None
+
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        key = (Status(locked.status), to_status)
+        if key not in rules.TRANSITIONS:
+            raise InvalidTransition(
+                _("This request is now “%(status)s”; it cannot be moved to “%(target)s”.")
+                % {"status": Status(locked.status).label, "target": to_status.label}
+            )
+        if key in rules.MOVES_MADE_BY_ASSIGNING:
+            raise InvalidTransition(
+                _("Intercession begins when the first intercessor is assigned: assign someone instead."),
+                code="assign_instead",
+            )
+        if not rules.roles_for(actor, locked) & rules.TRANSITIONS[key]:
+            raise NotAllowed(_("You may not move this request to “%(target)s”.") % {"target": to_status.label})
+
+        update = _apply_move(locked, to_status, actor=actor, note=note, visibility=visibility)
+    _sync(prayer_request, locked)
+    return update
+
+
+def _apply_move(
+    locked: PrayerRequest, to_status: Status, *, actor: Actor, note: str, visibility: str
+) -> StatusUpdate:
+    """Change the status of an already locked and checked request."""
+    from_status = locked.status
+    now = timezone.now()
+    if to_status == Status.INTERCEDING:
+        for field in _STAGE_FIELDS.values():
+            setattr(locked, field, None)
+    else:
+        setattr(locked, _STAGE_FIELDS[to_status], now)
+    locked.status = to_status
+    locked.save(update_fields=["status", "updated_at", *_STAGE_FIELDS.values()])
+    return StatusUpdate.objects.create(
+        prayer_request=locked,
+        author=_author(actor),
+        kind=UpdateKind.MOVE,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        visibility=Visibility.REQUESTER if isinstance(actor, Requester) else Visibility(visibility),
+    )
+
+
+def load_of(intercessor: AbstractBaseUser) -> int:
+    """How many open requests the intercessor is carrying now."""
+    return Assignment.objects.carrying().filter(intercessor=intercessor).count()
+
+
+def assign(
+    prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUser], *, by: Actor
+) -> list[Assignment]:
+    """Assign one or more intercessors to an open request, all or none.
+
+    Each must be in the Intercessors group, available, not already assigned
+    to it, and below capacity. The first assignment of a new request moves it
+    to intercession. Profiles are locked (in id order, so two assignments
+    never deadlock) before the load is counted, which is what keeps twenty
+    simultaneous assignments from exceeding a capacity of three.
+    """
+    if isinstance(by, Requester) or not roles.is_leader(by):
+        raise NotAllowed(_("Only a leader can assign intercessors."))
+    chosen = sorted({user.pk: user for user in intercessors}.values(), key=lambda user: user.pk)
+    if not chosen:
+        raise AssignmentRefused(_("Choose at least one intercessor."), code="nobody_chosen")
+    for user in chosen:
+        if not roles.is_intercessor(user) or not user.is_active:
+            raise AssignmentRefused(
+                _("%(name)s is not on the intercession team.") % {"name": _display_name(user)},
+                code="not_intercessor",
+            )
+        IntercessorProfile.objects.get_or_create(user=user)
+
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.status not in OPEN_STATUSES:
+            raise AssignmentRefused(
+                _("This request is “%(status)s”; reopen it before assigning.") % {"status": Status(locked.status).label},
+                code="request_not_open",
+            )
+        profiles = {
+            profile.user_id: profile
+            for profile in IntercessorProfile.objects.select_for_update().filter(user__in=chosen).order_by("user_id")
+        }
+        assignments = []
+        for user in chosen:
+            _check_can_take(locked, user, profiles[user.pk])
+            assignments.append(Assignment.objects.create(prayer_request=locked, intercessor=user, assigned_by=by))
+            StatusUpdate.objects.create(
+                prayer_request=locked,
+                author=by,
+                kind=UpdateKind.ASSIGNED,
+                intercessor=user,
+                from_status=locked.status,
+                to_status=locked.status,
+                visibility=Visibility.TEAM,
+            )
+        if locked.status == Status.NEW:
+            _apply_move(locked, Status.INTERCEDING, actor=by, note="", visibility=Visibility.REQUESTER)
+    _sync(prayer_request, locked)
+    return assignments
+
+
+def _check_can_take(prayer_request: PrayerRequest, user: AbstractBaseUser, profile: IntercessorProfile) -> None:
+    name = _display_name(user)
+    if not profile.is_available:
+        raise AssignmentRefused(
+            _("%(name)s is not available for new assignments.") % {"name": name}, code="unavailable"
+        )
+    if Assignment.objects.active().filter(prayer_request=prayer_request, intercessor=user).exists():
+        raise AssignmentRefused(
+            _("%(name)s is already interceding for this request.") % {"name": name}, code="already_assigned"
+        )
+    load = load_of(user)
+    if load >= profile.max_active_assignments:
+        raise AssignmentRefused(
+            _("%(name)s is already carrying %(load)s of %(capacity)s requests.")
+            % {"name": name, "load": load, "capacity": profile.max_active_assignments},
+            code="over_capacity",
+        )
+
+
+def _display_name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def release(assignment: Assignment, *, by: Actor, note: str = "") -> Assignment:
+    """End an active assignment: by a leader, or by the intercessor who can
+    no longer carry it (with an optional note to the leaders). The
+    intercessor's sight of a confidential request ends here."""
+    if isinstance(by, Requester):
+        raise NotAllowed()
+    with transaction.atomic():
+        locked_request = PrayerRequest.objects.select_for_update().get(pk=assignment.prayer_request_id)
+        locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        if not (roles.is_leader(by) or locked.intercessor_id == by.pk):
+            raise NotAllowed(_("Only a leader or the intercessor themselves can release an assignment."))
+        if locked.released_at is not None:
+            raise AssignmentRefused(_("This assignment was already released."), code="already_released")
+        locked.released_at = timezone.now()
+        locked.released_by = by
+        locked.save(update_fields=["released_at", "released_by"])
+        StatusUpdate.objects.create(
+            prayer_request=locked_request,
+            author=by,
+            kind=UpdateKind.RELEASED,
+            intercessor=locked.intercessor,
+            from_status=locked_request.status,
+            to_status=locked_request.status,
+            note=note,
+            visibility=Visibility.TEAM,
+        )
+    assignment.released_at, assignment.released_by = locked.released_at, locked.released_by
+    return assignment
+
+
+def post_update(prayer_request: PrayerRequest, *, actor: Actor, note: str, visibility: str) -> StatusUpdate:
+    """A note in the story that does not change the status.
+
+    Private journal notes may be kept by anyone on the team who can see the
+    request; team notes and notes for the requester by leaders and assigned
+    intercessors; the requester's own notes always go to the team and to them.
+    """
+    note = note.strip()
+    if not note:
+        raise ValidationError(_("Write something first."), code="empty_note")
+    visibility = Visibility(visibility)
+    if isinstance(actor, Requester):
+        visibility = Visibility.REQUESTER
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        allowed = (
+            rules.can_keep_journal(actor, locked)
+            if visibility == Visibility.PRIVATE
+            else rules.can_post_update(actor, locked)
+        )
+        if not allowed:
+            raise NotAllowed(_("You may not add updates to this request."))
+        return StatusUpdate.objects.create(
+            prayer_request=locked,
+            author=_author(actor),
+            kind=UpdateKind.NOTE,
+            from_status=locked.status,
+            to_status=locked.status,
+            note=note,
+            visibility=visibility,
+        )
+
+
+def log_prayer(
+    prayer_request: PrayerRequest,
+    *,
+    intercessor: Actor,
+    minutes: int | None = None,
+    fasted: bool = False,
+    note: str = "",
+    prayed_at: datetime | None = None,
+) -> PrayerLog:
+    """Record that someone prayed for an open request they can see."""
+    if not rules.can_log_prayer(intercessor, prayer_request):
+        raise NotAllowed(_("You cannot log a prayer for this request."))
+    entry = PrayerLog(
+        prayer_request=prayer_request,
+        intercessor=intercessor,
+        prayed_at=prayed_at or timezone.now(),
+        minutes=minutes,
+        fasted=fasted,
+        note=note.strip(),
+    )
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+def set_confidential(prayer_request: PrayerRequest, confidential: bool, *, actor: Actor) -> StatusUpdate:
+    """Make a request more or less confidential, within the rules: only the
+    requester may lower it, a leader may raise it."""
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.is_confidential == confidential:
+            raise IntercessionError(_("Nothing to change."), code="unchanged")
+        if not rules.can_set_confidential(actor, locked, confidential):
+            if confidential:
+                raise NotAllowed(_("Only a leader or the requester can make a request confidential."))
+            raise NotAllowed(_("Only the person who asked for prayer can make their request less confidential."))
+        locked.is_confidential = confidential
+        locked.save(update_fields=["is_confidential", "updated_at"])
+        update = StatusUpdate.objects.create(
+            prayer_request=locked,
+            author=_author(actor),
+            kind=UpdateKind.CONFIDENTIALITY,
+            from_status=locked.status,
+            to_status=locked.status,
+            visibility=Visibility.REQUESTER,
+        )
+    _sync(prayer_request, locked)
+    return update

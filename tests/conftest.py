@@ -1,0 +1,127 @@
+"""
+Personas and request factories shared by the whole suite.
+
+Personas (STYLE.md §9): `leader`, `assigned_intercessor` (actively assigned to
+the requests `request_in` makes), `other_intercessor` (on the team, never
+assigned), `released_intercessor` (was assigned, then released), `superuser`
+(a site administrator who is not a leader), `anonymous`, and the requester,
+who is a `Requester` built from the request itself.
+"""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.db import connection
+
+from requests_app import roles, services
+from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status
+from requests_app.rules import Requester
+
+PASSWORD = "a-long-test-password-42"
+
+
+def make_user(username: str, *groups: str, capacity: int = 10, available: bool = True, **fields) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, **fields)
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    if roles.INTERCESSORS in groups:
+        IntercessorProfile.objects.create(user=user, max_active_assignments=capacity, is_available=available)
+    return user
+
+
+@pytest.fixture
+def leader(db) -> User:
+    return make_user("lydia", roles.LEADERS, first_name="Lydia", last_name="Leader")
+
+
+@pytest.fixture
+def assigned_intercessor(db) -> User:
+    return make_user("anna", roles.INTERCESSORS, first_name="Anna")
+
+
+@pytest.fixture
+def other_intercessor(db) -> User:
+    return make_user("simeon", roles.INTERCESSORS, first_name="Simeon")
+
+
+@pytest.fixture
+def released_intercessor(db) -> User:
+    return make_user("barnabas", roles.INTERCESSORS, first_name="Barnabas")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(username="root", password=PASSWORD, email="root@example.org")
+
+
+@pytest.fixture
+def anonymous() -> AnonymousUser:
+    return AnonymousUser()
+
+
+def submit(*, confidential: bool = True, urgent: bool = False, title: str = "Healing after surgery") -> PrayerRequest:
+    prayer_request, _token = services.submit_request(
+        for_whom="M. K.",
+        title=title,
+        category=Category.HEALTH,
+        details="Recovering slowly; pray for strength.",
+        is_urgent=urgent,
+        is_confidential=confidential,
+        requester_name="Martha",
+        requester_email="martha@example.org",
+        wants_updates=True,
+    )
+    return prayer_request
+
+
+def bring_to(
+    prayer_request: PrayerRequest,
+    status: str,
+    *,
+    leader: User,
+    intercessor: User,
+    released: User | None = None,
+) -> PrayerRequest:
+    """Walk a new request through the real services to `status`.
+
+    Every status but `new` has `intercessor` actively assigned (closed ones
+    too: closing does not release anyone). `released`, if given, is assigned
+    and then released before the final move.
+    """
+    if status == Status.NEW:
+        return prayer_request
+    services.assign(prayer_request, [intercessor] + ([released] if released else []), by=leader)
+    if released is not None:
+        assignment = prayer_request.assignments.get(intercessor=released, released_at__isnull=True)
+        services.release(assignment, by=leader)
+    if status in (Status.BREAKTHROUGH, Status.ANSWERED, Status.CLOSED):
+        services.move(prayer_request, status, actor=leader)
+    return prayer_request
+
+
+@pytest.fixture
+def request_in(db, leader, assigned_intercessor, released_intercessor):
+    """Factory: `request_in(status, confidential=True)` gives a request in
+    that status with `assigned_intercessor` assigned and
+    `released_intercessor` released (except for `new`, which has nobody)."""
+
+    def make(status: str, *, confidential: bool = True, urgent: bool = False) -> PrayerRequest:
+        prayer_request = submit(confidential=confidential, urgent=urgent)
+        released = released_intercessor if status != Status.NEW else None
+        bring_to(prayer_request, status, leader=leader, intercessor=assigned_intercessor, released=released)
+        prayer_request.refresh_from_db()
+        return prayer_request
+
+    return make
+
+
+@pytest.fixture
+def requester_of():
+    """`requester_of(prayer_request)`: the requester acting through their link."""
+    return lambda prayer_request: Requester(prayer_request.pk)
+
+
+@pytest.fixture
+def on_postgres(transactional_db):
+    """Skip, visibly, unless the suite runs on PostgreSQL (real row locks)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (make test-postgres)")
