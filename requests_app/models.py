@@ -169,9 +169,7 @@ class Assignment(models.Model):
     """
 
     prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="assignments")
-    intercessor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
-    )
+    intercessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments_made"
     )
@@ -293,9 +291,7 @@ class PrayerLog(models.Model):
     """An intercessor's record that they prayed for a request."""
 
     prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="prayer_logs")
-    intercessor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prayer_logs"
-    )
+    intercessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prayer_logs")
     prayed_at = models.DateTimeField()
     minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(24 * 60)]
@@ -325,9 +321,7 @@ class PrayerLog(models.Model):
 class IntercessorProfile(models.Model):
     """How much an intercessor can carry, and what they are drawn to."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="intercessor_profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="intercessor_profile")
     max_active_assignments = models.PositiveSmallIntegerField(
         _("how many requests I can carry"), default=3, validators=[MinValueValidator(0), MaxValueValidator(50)]
     )

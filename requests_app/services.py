@@ -139,9 +139,7 @@ def move(
     return update
 
 
-def _apply_move(
-    locked: PrayerRequest, to_status: Status, *, actor: Actor, note: str, visibility: str
-) -> StatusUpdate:
+def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note: str, visibility: str) -> StatusUpdate:
     """Change the status of an already locked and checked request."""
     from_status = locked.status
     now = timezone.now()
@@ -168,9 +166,7 @@ def load_of(intercessor: AbstractBaseUser) -> int:
     return Assignment.objects.carrying().filter(intercessor=intercessor).count()
 
 
-def assign(
-    prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUser], *, by: Actor
-) -> list[Assignment]:
+def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUser], *, by: Actor) -> list[Assignment]:
     """Assign one or more intercessors to an open request, all or none.
 
     Each must be in the Intercessors group, available, not already assigned
@@ -195,8 +191,9 @@ def assign(
     with transaction.atomic():
         locked = _lock(prayer_request)
         if locked.status not in OPEN_STATUSES:
+            current = Status(locked.status).label
             raise AssignmentRefused(
-                _("This request is “%(status)s”; reopen it before assigning.") % {"status": Status(locked.status).label},
+                _("This request is “%(status)s”; reopen it before assigning.") % {"status": current},
                 code="request_not_open",
             )
         profiles = {

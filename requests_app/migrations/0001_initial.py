@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,106 +15,408 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PrayerRequest',
+            name="PrayerRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('for_whom', models.CharField(help_text='A name, initials, or "unspoken".', max_length=120, verbose_name='for whom')),
-                ('category', models.CharField(choices=[('health', 'Health'), ('family', 'Family'), ('salvation', 'Salvation'), ('marriage', 'Marriage'), ('finances', 'Finances'), ('work', 'Work'), ('church', 'Church'), ('nation', 'Nation'), ('other', 'Other')], default='other', max_length=20, verbose_name='category')),
-                ('title', models.CharField(max_length=150, verbose_name='title')),
-                ('details', models.TextField(blank=True, max_length=4000, verbose_name='details')),
-                ('is_urgent', models.BooleanField(default=False, verbose_name='urgent')),
-                ('is_confidential', models.BooleanField(default=True, verbose_name='confidential')),
-                ('status', models.CharField(choices=[('new', 'Awaiting assignment'), ('interceding', 'In intercession'), ('breakthrough', 'Breakthrough in the spirit — awaiting manifestation'), ('answered', 'Manifested'), ('closed', 'Closed')], default='new', max_length=20, verbose_name='status')),
-                ('requester_name', models.CharField(blank=True, max_length=100, verbose_name='your name')),
-                ('requester_email', models.EmailField(blank=True, max_length=254, verbose_name='your e-mail')),
-                ('wants_updates', models.BooleanField(default=False, verbose_name='send me updates')),
-                ('followup_token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='submitted')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('breakthrough_at', models.DateTimeField(blank=True, null=True, verbose_name='breakthrough in the spirit')),
-                ('answered_at', models.DateTimeField(blank=True, null=True, verbose_name='manifested')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "for_whom",
+                    models.CharField(
+                        help_text='A name, initials, or "unspoken".', max_length=120, verbose_name="for whom"
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("health", "Health"),
+                            ("family", "Family"),
+                            ("salvation", "Salvation"),
+                            ("marriage", "Marriage"),
+                            ("finances", "Finances"),
+                            ("work", "Work"),
+                            ("church", "Church"),
+                            ("nation", "Nation"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="category",
+                    ),
+                ),
+                ("title", models.CharField(max_length=150, verbose_name="title")),
+                ("details", models.TextField(blank=True, max_length=4000, verbose_name="details")),
+                ("is_urgent", models.BooleanField(default=False, verbose_name="urgent")),
+                ("is_confidential", models.BooleanField(default=True, verbose_name="confidential")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "Awaiting assignment"),
+                            ("interceding", "In intercession"),
+                            ("breakthrough", "Breakthrough in the spirit — awaiting manifestation"),
+                            ("answered", "Manifested"),
+                            ("closed", "Closed"),
+                        ],
+                        default="new",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("requester_name", models.CharField(blank=True, max_length=100, verbose_name="your name")),
+                ("requester_email", models.EmailField(blank=True, max_length=254, verbose_name="your e-mail")),
+                ("wants_updates", models.BooleanField(default=False, verbose_name="send me updates")),
+                ("followup_token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="submitted")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "breakthrough_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="breakthrough in the spirit"),
+                ),
+                ("answered_at", models.DateTimeField(blank=True, null=True, verbose_name="manifested")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed")),
             ],
             options={
-                'verbose_name': 'prayer request',
-                'verbose_name_plural': 'prayer requests',
-                'ordering': ['-is_urgent', 'created_at'],
-                'indexes': [models.Index(fields=['status', '-is_urgent', 'created_at'], name='prayer_status_urgency_age'), models.Index(condition=models.Q(('is_confidential', False), ('status__in', ('new', 'interceding', 'breakthrough'))), fields=['-is_urgent', 'created_at'], name='prayer_board_urgency_age')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['new', 'interceding', 'breakthrough', 'answered', 'closed'])), name='prayer_request_status_valid'), models.CheckConstraint(condition=models.Q(('category__in', ['health', 'family', 'salvation', 'marriage', 'finances', 'work', 'church', 'nation', 'other'])), name='prayer_request_category_valid')],
+                "verbose_name": "prayer request",
+                "verbose_name_plural": "prayer requests",
+                "ordering": ["-is_urgent", "created_at"],
+                "indexes": [
+                    models.Index(fields=["status", "-is_urgent", "created_at"], name="prayer_status_urgency_age"),
+                    models.Index(
+                        condition=models.Q(
+                            ("is_confidential", False), ("status__in", ("new", "interceding", "breakthrough"))
+                        ),
+                        fields=["-is_urgent", "created_at"],
+                        name="prayer_board_urgency_age",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["new", "interceding", "breakthrough", "answered", "closed"])
+                        ),
+                        name="prayer_request_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "category__in",
+                                [
+                                    "health",
+                                    "family",
+                                    "salvation",
+                                    "marriage",
+                                    "finances",
+                                    "work",
+                                    "church",
+                                    "nation",
+                                    "other",
+                                ],
+                            )
+                        ),
+                        name="prayer_request_category_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IntercessorProfile',
+            name="IntercessorProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('max_active_assignments', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(50)], verbose_name='how many requests I can carry')),
-                ('is_available', models.BooleanField(default=True, verbose_name='available for new assignments')),
-                ('preferred_categories', models.JSONField(blank=True, default=list, verbose_name='preferred categories')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='intercessor_profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "max_active_assignments",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(50),
+                        ],
+                        verbose_name="how many requests I can carry",
+                    ),
+                ),
+                ("is_available", models.BooleanField(default=True, verbose_name="available for new assignments")),
+                (
+                    "preferred_categories",
+                    models.JSONField(blank=True, default=list, verbose_name="preferred categories"),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="intercessor_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'intercessor profile',
-                'verbose_name_plural': 'intercessor profiles',
-                'constraints': [models.CheckConstraint(condition=models.Q(('max_active_assignments__gte', 0), ('max_active_assignments__lte', 50)), name='profile_capacity_in_range')],
+                "verbose_name": "intercessor profile",
+                "verbose_name_plural": "intercessor profiles",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("max_active_assignments__gte", 0), ("max_active_assignments__lte", 50)),
+                        name="profile_capacity_in_range",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PrayerLog',
+            name="PrayerLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prayed_at', models.DateTimeField()),
-                ('minutes', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1440)])),
-                ('fasted', models.BooleanField(default=False)),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('intercessor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prayer_logs', to=settings.AUTH_USER_MODEL)),
-                ('prayer_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prayer_logs', to='requests_app.prayerrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("prayed_at", models.DateTimeField()),
+                (
+                    "minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                ("fasted", models.BooleanField(default=False)),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                (
+                    "intercessor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prayer_logs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "prayer_request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prayer_logs",
+                        to="requests_app.prayerrequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'prayer log entry',
-                'verbose_name_plural': 'prayer log',
-                'ordering': ['-prayed_at', '-pk'],
-                'indexes': [models.Index(fields=['prayer_request', '-prayed_at'], name='prayer_log_by_request'), models.Index(fields=['intercessor', '-prayed_at'], name='prayer_log_by_intercessor')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('minutes__isnull', True), models.Q(('minutes__gte', 0), ('minutes__lte', 1440)), _connector='OR'), name='prayer_log_minutes_in_range')],
+                "verbose_name": "prayer log entry",
+                "verbose_name_plural": "prayer log",
+                "ordering": ["-prayed_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["prayer_request", "-prayed_at"], name="prayer_log_by_request"),
+                    models.Index(fields=["intercessor", "-prayed_at"], name="prayer_log_by_intercessor"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("minutes__isnull", True),
+                            models.Q(("minutes__gte", 0), ("minutes__lte", 1440)),
+                            _connector="OR",
+                        ),
+                        name="prayer_log_minutes_in_range",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('assigned_at', models.DateTimeField(auto_now_add=True)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments_made', to=settings.AUTH_USER_MODEL)),
-                ('intercessor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to=settings.AUTH_USER_MODEL)),
-                ('released_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assignments_released', to=settings.AUTH_USER_MODEL)),
-                ('prayer_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='requests_app.prayerrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("assigned_at", models.DateTimeField(auto_now_add=True)),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments_made",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "intercessor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "released_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments_released",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "prayer_request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="requests_app.prayerrequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'assignment',
-                'verbose_name_plural': 'assignments',
-                'indexes': [models.Index(condition=models.Q(('released_at__isnull', True)), fields=['intercessor', 'prayer_request'], name='assignment_active_by_user')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('released_at__isnull', True)), fields=('prayer_request', 'intercessor'), name='one_active_assignment_per_intercessor'), models.CheckConstraint(condition=models.Q(('released_at__isnull', True), ('released_at__gte', models.F('assigned_at')), _connector='OR'), name='assignment_released_after_assigned')],
+                "verbose_name": "assignment",
+                "verbose_name_plural": "assignments",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("released_at__isnull", True)),
+                        fields=["intercessor", "prayer_request"],
+                        name="assignment_active_by_user",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("released_at__isnull", True)),
+                        fields=("prayer_request", "intercessor"),
+                        name="one_active_assignment_per_intercessor",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("released_at__isnull", True),
+                            ("released_at__gte", models.F("assigned_at")),
+                            _connector="OR",
+                        ),
+                        name="assignment_released_after_assigned",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StatusUpdate',
+            name="StatusUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submitted', 'Submitted'), ('move', 'Status changed'), ('note', 'Update'), ('assigned', 'Intercessor assigned'), ('released', 'Assignment released'), ('confidentiality', 'Confidentiality changed')], default='note', max_length=20)),
-                ('from_status', models.CharField(blank=True, choices=[('new', 'Awaiting assignment'), ('interceding', 'In intercession'), ('breakthrough', 'Breakthrough in the spirit — awaiting manifestation'), ('answered', 'Manifested'), ('closed', 'Closed')], max_length=20)),
-                ('to_status', models.CharField(choices=[('new', 'Awaiting assignment'), ('interceding', 'In intercession'), ('breakthrough', 'Breakthrough in the spirit — awaiting manifestation'), ('answered', 'Manifested'), ('closed', 'Closed')], max_length=20)),
-                ('note', models.TextField(blank=True, max_length=4000)),
-                ('visibility', models.CharField(choices=[('private', 'Only me (private journal)'), ('team', 'The team (leaders and assigned intercessors)'), ('requester', 'The team and the requester')], default='team', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('intercessor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('prayer_request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='updates', to='requests_app.prayerrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("move", "Status changed"),
+                            ("note", "Update"),
+                            ("assigned", "Intercessor assigned"),
+                            ("released", "Assignment released"),
+                            ("confidentiality", "Confidentiality changed"),
+                        ],
+                        default="note",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "Awaiting assignment"),
+                            ("interceding", "In intercession"),
+                            ("breakthrough", "Breakthrough in the spirit — awaiting manifestation"),
+                            ("answered", "Manifested"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("new", "Awaiting assignment"),
+                            ("interceding", "In intercession"),
+                            ("breakthrough", "Breakthrough in the spirit — awaiting manifestation"),
+                            ("answered", "Manifested"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=4000)),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("private", "Only me (private journal)"),
+                            ("team", "The team (leaders and assigned intercessors)"),
+                            ("requester", "The team and the requester"),
+                        ],
+                        default="team",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "intercessor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "prayer_request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="updates",
+                        to="requests_app.prayerrequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'status update',
-                'verbose_name_plural': 'status updates',
-                'ordering': ['created_at', 'pk'],
-                'indexes': [models.Index(fields=['prayer_request', 'created_at'], name='status_update_story')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('from_status', ''), ('from_status__in', ['new', 'interceding', 'breakthrough', 'answered', 'closed']), _connector='OR'), name='status_update_from_status_valid'), models.CheckConstraint(condition=models.Q(('to_status__in', ['new', 'interceding', 'breakthrough', 'answered', 'closed'])), name='status_update_to_status_valid'), models.CheckConstraint(condition=models.Q(('visibility__in', ['private', 'team', 'requester'])), name='status_update_visibility_valid'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'move'), models.Q(('from_status', models.F('to_status')), _negated=True)), models.Q(('from_status', ''), ('kind', 'submitted'), ('to_status', 'new')), models.Q(('kind__in', ['note', 'assigned', 'released', 'confidentiality']), ('from_status', models.F('to_status'))), _connector='OR'), name='status_update_kind_matches_statuses'), models.CheckConstraint(condition=models.Q(models.Q(('visibility', 'private'), _negated=True), ('author__isnull', False), _connector='OR'), name='status_update_private_has_author')],
+                "verbose_name": "status update",
+                "verbose_name_plural": "status updates",
+                "ordering": ["created_at", "pk"],
+                "indexes": [models.Index(fields=["prayer_request", "created_at"], name="status_update_story")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("from_status", ""),
+                            ("from_status__in", ["new", "interceding", "breakthrough", "answered", "closed"]),
+                            _connector="OR",
+                        ),
+                        name="status_update_from_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("to_status__in", ["new", "interceding", "breakthrough", "answered", "closed"])
+                        ),
+                        name="status_update_to_status_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("visibility__in", ["private", "team", "requester"])),
+                        name="status_update_visibility_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(
+                                ("kind", "move"), models.Q(("from_status", models.F("to_status")), _negated=True)
+                            ),
+                            models.Q(("from_status", ""), ("kind", "submitted"), ("to_status", "new")),
+                            models.Q(
+                                ("kind__in", ["note", "assigned", "released", "confidentiality"]),
+                                ("from_status", models.F("to_status")),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="status_update_kind_matches_statuses",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("visibility", "private"), _negated=True),
+                            ("author__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="status_update_private_has_author",
+                    ),
+                ],
             },
         ),
     ]
