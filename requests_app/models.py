@@ -69,7 +69,9 @@ class PrayerRequestQuerySet(models.QuerySet):
         release. Anyone else, superusers included, sees nothing here.
         Requesters reach their own request by token, not through this.
         """
-        if user is None or not user.is_authenticated or not user.is_active:
+        # Anything that is not a logged-in, active account (anonymous, a
+        # requester holding a link) sees nothing through this rule.
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
             return self.none()
         if roles.is_leader(user):
             return self.all()

@@ -186,9 +186,10 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
                 _("%(name)s is not on the intercession team.") % {"name": _display_name(user)},
                 code="not_intercessor",
             )
-        IntercessorProfile.objects.get_or_create(user=user)
 
     with transaction.atomic():
+        for user in chosen:
+            IntercessorProfile.objects.get_or_create(user=user)
         locked = _lock(prayer_request)
         if locked.status not in OPEN_STATUSES:
             current = Status(locked.status).label
