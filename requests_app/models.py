@@ -265,7 +265,7 @@ class StatusUpdate(models.Model):
             _choices_check("visibility", Visibility, "status_update_visibility_valid"),
             # A move changes the status; every other kind of entry leaves it.
             models.CheckConstraint(
-                condition=(Q(kind=UpdateKind.MOVE) & ~Q(from_status=F("to_status")))
+                condition=(Q(kind=UpdateKind.MOVE) & ~Q(from_status="") & ~Q(from_status=F("to_status")))
                 | Q(kind=UpdateKind.SUBMITTED, from_status="", to_status=Status.NEW)
                 | (
                     Q(kind__in=[UpdateKind.NOTE, UpdateKind.ASSIGNED, UpdateKind.RELEASED, UpdateKind.CONFIDENTIALITY])

@@ -76,14 +76,14 @@ def submit_request(
     """Create a request and return it with its follow-up token, which is
     shown to the requester once and never stored."""
     prayer_request = PrayerRequest(
-        for_whom=for_whom,
-        title=title,
+        for_whom=for_whom.strip(),
+        title=title.strip(),
         category=category,
-        details=details,
+        details=details.strip(),
         is_urgent=is_urgent,
         is_confidential=is_confidential,
-        requester_name=requester_name,
-        requester_email=requester_email,
+        requester_name=requester_name.strip(),
+        requester_email=requester_email.strip(),
         wants_updates=wants_updates,
     )
     token = prayer_request.issue_followup_token()
@@ -283,6 +283,8 @@ def post_update(prayer_request: PrayerRequest, *, actor: Actor, note: str, visib
     note = note.strip()
     if not note:
         raise ValidationError(_("Write something first."), code="empty_note")
+    if visibility not in Visibility.values:
+        raise ValidationError(_("Choose who may read this update."), code="invalid_visibility")
     visibility = Visibility(visibility)
     if isinstance(actor, Requester):
         visibility = Visibility.REQUESTER
@@ -316,18 +318,22 @@ def log_prayer(
     prayed_at: datetime | None = None,
 ) -> PrayerLog:
     """Record that someone prayed for an open request they can see."""
-    if not rules.can_log_prayer(intercessor, prayer_request):
-        raise NotAllowed(_("You cannot log a prayer for this request."))
-    entry = PrayerLog(
-        prayer_request=prayer_request,
-        intercessor=intercessor,
-        prayed_at=prayed_at or timezone.now(),
-        minutes=minutes,
-        fasted=fasted,
-        note=note.strip(),
-    )
-    entry.full_clean()
-    entry.save()
+    with transaction.atomic():
+        # Checked against the current row: the request may have been closed
+        # or made confidential since the caller loaded it.
+        locked = _lock(prayer_request)
+        if not rules.can_log_prayer(intercessor, locked):
+            raise NotAllowed(_("You cannot log a prayer for this request."))
+        entry = PrayerLog(
+            prayer_request=locked,
+            intercessor=intercessor,
+            prayed_at=prayed_at or timezone.now(),
+            minutes=minutes,
+            fasted=fasted,
+            note=note.strip(),
+        )
+        entry.full_clean()
+        entry.save()
     return entry
 
 
@@ -336,12 +342,14 @@ def set_confidential(prayer_request: PrayerRequest, confidential: bool, *, actor
     requester may lower it, a leader may raise it."""
     with transaction.atomic():
         locked = _lock(prayer_request)
-        if locked.is_confidential == confidential:
-            raise IntercessionError(_("Nothing to change."), code="unchanged")
+        # Rights first, so a refusal never tells an outsider which way the
+        # request is set.
         if not rules.can_set_confidential(actor, locked, confidential):
             if confidential:
                 raise NotAllowed(_("Only a leader or the requester can make a request confidential."))
             raise NotAllowed(_("Only the person who asked for prayer can make their request less confidential."))
+        if locked.is_confidential == confidential:
+            raise IntercessionError(_("Nothing to change."), code="unchanged")
         locked.is_confidential = confidential
         locked.save(update_fields=["is_confidential", "updated_at"])
         update = StatusUpdate.objects.create(
