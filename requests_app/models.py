@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
@@ -85,6 +85,13 @@ class PrayerRequestQuerySet(models.QuerySet):
 
     def open(self) -> "PrayerRequestQuerySet":
         return self.filter(status__in=OPEN_STATUSES)
+
+    def with_last_prayer(self) -> "PrayerRequestQuerySet":
+        """Annotate `last_prayed_at`: when anyone on the team last prayed
+        for the request (None if nobody has yet). One subquery, no extra
+        query per row."""
+        latest = PrayerLog.objects.filter(prayer_request=OuterRef("pk")).order_by("-prayed_at").values("prayed_at")[:1]
+        return self.annotate(last_prayed_at=Subquery(latest))
 
 
 class PrayerRequest(models.Model):
@@ -300,6 +307,9 @@ class PrayerLog(models.Model):
     )
     fasted = models.BooleanField(default=False)
     note = models.TextField(max_length=2000, blank=True)
+    # A random key carried by each "I prayed" form, so a double tap or a
+    # resubmitted form finds the entry already there instead of logging twice.
+    submission_key = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("prayer log entry")
@@ -309,6 +319,11 @@ class PrayerLog(models.Model):
             models.CheckConstraint(
                 condition=Q(minutes__isnull=True) | Q(minutes__gte=0, minutes__lte=24 * 60),
                 name="prayer_log_minutes_in_range",
+            ),
+            models.UniqueConstraint(
+                fields=["intercessor", "submission_key"],
+                condition=~Q(submission_key=""),
+                name="prayer_log_submitted_once",
             ),
         ]
         indexes = [

@@ -273,6 +273,16 @@ def release(assignment: Assignment, *, by: Actor, note: str = "") -> Assignment:
     return assignment
 
 
+def reassign(assignment: Assignment, to_intercessor: AbstractBaseUser, *, by: Actor, note: str = "") -> Assignment:
+    """Hand an active assignment to another intercessor, both or neither."""
+    if isinstance(by, Requester) or not roles.is_leader(by):
+        raise NotAllowed(_("Only a leader can reassign."))
+    with transaction.atomic():
+        release(assignment, by=by, note=note)
+        (new_assignment,) = assign(assignment.prayer_request, [to_intercessor], by=by)
+    return new_assignment
+
+
 def post_update(prayer_request: PrayerRequest, *, actor: Actor, note: str, visibility: str) -> StatusUpdate:
     """A note in the story that does not change the status.
 
@@ -316,14 +326,23 @@ def log_prayer(
     fasted: bool = False,
     note: str = "",
     prayed_at: datetime | None = None,
+    submission_key: str = "",
 ) -> PrayerLog:
-    """Record that someone prayed for an open request they can see."""
+    """Record that someone prayed for an open request they can see.
+
+    With a `submission_key` (one per form shown), submitting the same form
+    twice returns the first entry instead of logging again.
+    """
     with transaction.atomic():
         # Checked against the current row: the request may have been closed
         # or made confidential since the caller loaded it.
         locked = _lock(prayer_request)
         if not rules.can_log_prayer(intercessor, locked):
             raise NotAllowed(_("You cannot log a prayer for this request."))
+        if submission_key:
+            earlier = PrayerLog.objects.filter(intercessor=intercessor, submission_key=submission_key).first()
+            if earlier is not None:
+                return earlier
         entry = PrayerLog(
             prayer_request=locked,
             intercessor=intercessor,
@@ -331,6 +350,7 @@ def log_prayer(
             minutes=minutes,
             fasted=fasted,
             note=note.strip(),
+            submission_key=submission_key[:64],
         )
         entry.full_clean()
         entry.save()

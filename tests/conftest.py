@@ -19,10 +19,19 @@ from requests_app.rules import Requester
 PASSWORD = "a-long-test-password-42"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 costs ~0.1 s a password and the suite makes thousands of users.
+    # tests/test_settings.py checks that production uses Argon2.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username: str, *groups: str, capacity: int = 10, available: bool = True, **fields) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **fields)
     for name in groups:
-        user.groups.add(Group.objects.get(name=name))
+        # get_or_create: the flush that ends a transactional test (live
+        # server, threads) also removes the groups the data migration made.
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
     if roles.INTERCESSORS in groups:
         IntercessorProfile.objects.create(user=user, max_active_assignments=capacity, is_available=available)
     return user
@@ -122,6 +131,7 @@ def requester_of():
 
 @pytest.fixture
 def on_postgres(transactional_db):
-    """Skip, visibly, unless the suite runs on PostgreSQL (real row locks)."""
+    """Skip, visibly, unless the suite runs on PostgreSQL (real row locks).
+    The database is transactional, so threads see what the test wrote."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (make test-postgres)")

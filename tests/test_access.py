@@ -16,11 +16,6 @@ from requests_app.models import Category, PrayerRequest, Status, hash_token
 S = Status
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def submitted_with_token(db) -> tuple[PrayerRequest, str]:
     return services.submit_request(for_whom="J.", title="A new job", category=Category.WORK)

@@ -49,11 +49,6 @@ def assert_no_secret(content: str, *, public_too: bool = False) -> None:
         assert PUBLIC_TITLE not in content
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def confidential(db) -> PrayerRequest:
     prayer_request, _token = services.submit_request(

@@ -25,12 +25,6 @@ from requests_app.models import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The personas get real passwords; Argon2 would dominate the module's run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def prayer_request(db) -> PrayerRequest:
     return submit()

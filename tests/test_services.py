@@ -38,12 +38,6 @@ EVERYONE_BUT_THE_LEADER = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Every case builds its personas afresh; Argon2 would make the module take a minute.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _actor(request, persona: str, prayer_request: PrayerRequest):
     if persona == "requester":
         return Requester(prayer_request.pk)
@@ -613,3 +607,75 @@ def test_it_refuses_a_bad_submission_and_writes_nothing(bad_input):
         _submit(**bad_input)
 
     assert _written() == before
+
+
+# --- reassign ----------------------------------------------------------------
+
+
+def test_it_reassigns_in_one_step(request_in, leader, assigned_intercessor, other_intercessor):
+    prayer_request = request_in("interceding")
+    assignment = prayer_request.assignments.get(intercessor=assigned_intercessor, released_at__isnull=True)
+
+    new_assignment = services.reassign(assignment, other_intercessor, by=leader, note="Anna is travelling")
+
+    assignment.refresh_from_db()
+    assert assignment.released_at is not None
+    assert new_assignment.intercessor == other_intercessor
+    assert new_assignment.is_active
+    kinds = list(prayer_request.updates.order_by("-pk").values_list("kind", flat=True)[:2])
+    assert kinds == [UpdateKind.ASSIGNED, UpdateKind.RELEASED]
+
+
+def test_it_keeps_the_old_assignment_when_the_new_intercessor_is_refused(
+    request_in, leader, assigned_intercessor, other_intercessor
+):
+    prayer_request = request_in("interceding")
+    assignment = prayer_request.assignments.get(intercessor=assigned_intercessor, released_at__isnull=True)
+    other_intercessor.intercessor_profile.is_available = False
+    other_intercessor.intercessor_profile.save()
+    before = _written()
+
+    with pytest.raises(AssignmentRefused) as refusal:
+        services.reassign(assignment, other_intercessor, by=leader)
+
+    assert refusal.value.code == "unavailable"
+    assert _written() == before
+    assignment.refresh_from_db()
+    assert assignment.is_active
+
+
+@pytest.mark.parametrize("persona", EVERYONE_BUT_THE_LEADER)
+def test_it_lets_only_a_leader_reassign(request, request_in, assigned_intercessor, other_intercessor, persona):
+    prayer_request = request_in("interceding")
+    assignment = prayer_request.assignments.get(intercessor=assigned_intercessor, released_at__isnull=True)
+    actor = _actor(request, persona, prayer_request)
+    before = _written()
+
+    with pytest.raises(NotAllowed):
+        services.reassign(assignment, other_intercessor, by=actor)
+
+    assert _written() == before
+
+
+# --- log_prayer: the same form twice logs once --------------------------------
+
+
+def test_it_logs_a_resubmitted_prayer_form_once(request_in, assigned_intercessor):
+    prayer_request = request_in("interceding")
+
+    first = services.log_prayer(prayer_request, intercessor=assigned_intercessor, submission_key="k-123")
+    second = services.log_prayer(prayer_request, intercessor=assigned_intercessor, submission_key="k-123")
+
+    assert first.pk == second.pk
+    assert PrayerLog.objects.filter(prayer_request=prayer_request).count() == 1
+
+
+def test_it_logs_two_forms_twice(request_in, assigned_intercessor):
+    prayer_request = request_in("interceding")
+
+    services.log_prayer(prayer_request, intercessor=assigned_intercessor, submission_key="k-1")
+    services.log_prayer(prayer_request, intercessor=assigned_intercessor, submission_key="k-2")
+    services.log_prayer(prayer_request, intercessor=assigned_intercessor)
+    services.log_prayer(prayer_request, intercessor=assigned_intercessor)
+
+    assert PrayerLog.objects.filter(prayer_request=prayer_request).count() == 4

@@ -76,12 +76,6 @@ REFUSED_MOVES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Every case builds its personas afresh; Argon2 would make the walk take minutes.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _actor(request, persona: str, prayer_request: PrayerRequest):
     if persona == "requester":
         return Requester(prayer_request.pk)

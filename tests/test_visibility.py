@@ -51,12 +51,6 @@ def expected_to_see(persona: str, status: str, confidential: bool) -> bool:
     return (status, confidential) in SEES[persona]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Argon2 costs a third of a second per user; these tests create hundreds.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff_not_on_team(db):
     return make_user("stephen", is_staff=True)

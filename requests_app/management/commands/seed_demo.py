@@ -636,10 +636,9 @@ class Command(BaseCommand):
 class _Seeder:
     def __init__(self, rng: random.Random, now: datetime):
         self.rng = rng
+        # The services date what they write with the real time, which is
+        # after `now`: whatever is dated after it has not been moved back yet.
         self.now = now
-        # Everything the services write is dated "now"; anything from this
-        # moment on has not been moved back yet.
-        self.started = now
         self.users: dict[str, User] = {}
         self.profiles: dict[str, IntercessorProfile] = {}
 
@@ -656,8 +655,8 @@ class _Seeder:
         # One Argon2 hash for all: the password is the same, and hashing is
         # slow on purpose.
         password = make_password(PASSWORD)
-        leaders = Group.objects.get(name=roles.LEADERS)
-        intercessors = Group.objects.get(name=roles.INTERCESSORS)
+        leaders = Group.objects.get_or_create(name=roles.LEADERS)[0]
+        intercessors = Group.objects.get_or_create(name=roles.INTERCESSORS)[0]
         for member in TEAM:
             user = User.objects.create(
                 username=member.username,
@@ -772,7 +771,7 @@ class _Story:
 
     def _dated(self, when: datetime) -> None:
         """Move the story entries just written back to `when`."""
-        StatusUpdate.objects.filter(prayer_request=self.request, created_at__gte=self.seeder.started).update(
+        StatusUpdate.objects.filter(prayer_request=self.request, created_at__gte=self.seeder.now).update(
             created_at=when
         )
         self.last_event = max(self.last_event, when)
@@ -815,7 +814,7 @@ class _Story:
         self._dated(when)
 
     def _pray(self, since: datetime, until: datetime) -> None:
-        """The assigned intercessors pray every day or few, from `since` to
+        """The assigned intercessors pray every few days, from `since` to
         `until`; others on the team join now and then from the team board;
         a team note and a journal entry here and there."""
         rng = self.rng
@@ -825,9 +824,9 @@ class _Story:
             when = since + timedelta(days=rng.uniform(0.1, 1.5))
             while when < until:
                 self._log(person, when)
-                when += timedelta(days=rng.uniform(1, 4))
+                when += timedelta(days=rng.uniform(1.5, 5))
         if not self.request.is_confidential:
-            for person in rng.sample(self.seeder.team_board_members(self.people), k=rng.randint(0, 2)):
+            for person in rng.sample(self.seeder.team_board_members(self.people), k=rng.randint(0, 1)):
                 self._log(person, since + (until - since) * rng.uniform(0.1, 1.0))
         if self.people and until - since > timedelta(days=3):
             if rng.random() < 0.5:
