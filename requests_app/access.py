@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from requests_app.models import PrayerRequest, hash_token
+from requests_app.models import Assignment, PrayerRequest, hash_token
 from requests_app.rules import Actor
 
 
@@ -27,6 +27,17 @@ def get_request_for_user(
     if may_change is not None and not may_change(user, prayer_request):
         raise PermissionDenied("You may not change this request.")
     return prayer_request
+
+
+def get_assignment_for_user(user: Actor, pk: int) -> Assignment:
+    """The assignment `pk` if `user` may see its request, else 404, with its
+    request and intercessor loaded. Who may change it is the view's call."""
+    try:
+        return Assignment.objects.select_related("prayer_request", "intercessor").get(
+            pk=pk, prayer_request__in=PrayerRequest.objects.visible_to(user)
+        )
+    except (Assignment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such assignment.") from None
 
 
 def get_request_for_token(raw_token: str) -> PrayerRequest:

@@ -1,7 +1,37 @@
+"""Every page of the app. The access matrix in tests/test_access_matrix.py
+has a row for each of these names and fails when one is missing."""
+
 from django.urls import path
 
-from requests_app import views
+from requests_app.views import account, lists, public, request_page
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # Requesters: no account, a private follow-up link.
+    path("ask/", public.ask, name="ask"),
+    path("ask/sent/", public.ask_sent, name="ask_sent"),
+    path("followup/<str:token>/", public.followup, name="followup"),
+    path("followup/<str:token>/update/", public.followup_update, name="followup_update"),
+    path("followup/<str:token>/praise/", public.followup_praise, name="followup_praise"),
+    path("followup/<str:token>/withdraw/", public.followup_withdraw, name="followup_withdraw"),
+    path("followup/<str:token>/confidentiality/", public.followup_confidentiality, name="followup_confidentiality"),
+    # The team's lists.
+    path("", lists.home, name="home"),
+    path("triage/", lists.triage, name="triage"),
+    path("requests/", lists.request_list, name="request_list"),
+    path("mine/", lists.my_assignments, name="my_assignments"),
+    path("board/", lists.board, name="board"),
+    path("team/", lists.team, name="team"),
+    path("coverage/", lists.coverage, name="coverage"),
+    path("history/", lists.history, name="history"),
+    # One request, and what can be done to it.
+    path("requests/<int:pk>/", request_page.detail, name="request_detail"),
+    path("requests/<int:pk>/assign/", request_page.assign, name="request_assign"),
+    path("requests/<int:pk>/move/", request_page.move, name="request_move"),
+    path("requests/<int:pk>/update/", request_page.update, name="request_update"),
+    path("requests/<int:pk>/pray/", request_page.pray, name="request_pray"),
+    path("requests/<int:pk>/confidential/", request_page.make_confidential, name="request_confidential"),
+    path("assignments/<int:pk>/release/", request_page.release, name="assignment_release"),
+    path("assignments/<int:pk>/reassign/", request_page.reassign, name="assignment_reassign"),
+    # The intercessor's own settings.
+    path("settings/", account.my_settings, name="my_settings"),
 ]

@@ -1,0 +1,164 @@
+"""Forms of the requester's pages: asking for prayer, and what can be done
+through the follow-up link. Every field is listed explicitly, so nothing a
+visitor adds to a POST (a status, a token hash) ever reaches the model."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from requests_app.models import PrayerRequest
+
+NOTE_MAX_LENGTH = 4000
+
+# Shown under the field it is about, so "this" is clear.
+TOO_LONG = _("Please keep this to %(limit_value)d characters or fewer (it has %(show_value)d).")
+
+
+class AskForm(forms.ModelForm):
+    """A new request, as the requester writes it. `services.submit_request`
+    takes exactly these fields."""
+
+    class Meta:
+        model = PrayerRequest
+        fields = [
+            "for_whom",
+            "category",
+            "title",
+            "details",
+            "is_urgent",
+            "is_confidential",
+            "requester_name",
+            "requester_email",
+            "wants_updates",
+        ]
+        labels = {
+            "for_whom": _("Who is the prayer for?"),
+            "title": _("Your request in a few words"),
+            "details": _("Tell us more"),
+            "is_urgent": _("This is urgent"),
+            "is_confidential": _("Keep this confidential"),
+            "requester_name": _("Your name"),
+            "requester_email": _("Your e-mail address"),
+            "wants_updates": _("Send me updates"),
+        }
+        help_texts = {
+            "for_whom": _("A name, initials, or “unspoken” if you would rather not say."),
+            "title": _("For example: “Healing after surgery”."),
+            "details": _("Optional. Share as much or as little as you like."),
+            "is_urgent": _("Tick this if there is a surgery, a court date or another deadline soon."),
+            "is_confidential": _(
+                "Only the intercession leaders and the intercessors assigned to it will ever see it."
+            ),
+            "requester_name": _("Optional: so the team knows who asked."),
+            "requester_email": _(
+                "Optional. We e-mail your private follow-up link here, never anything about the request itself."
+            ),
+            "wants_updates": _("E-mail me when the team has news about this request."),
+        }
+        widgets = {
+            "for_whom": forms.TextInput(attrs={"autocomplete": "off"}),
+            "title": forms.TextInput(attrs={"autocomplete": "off"}),
+            "details": forms.Textarea(attrs={"rows": 5}),
+            "requester_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "requester_email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+        error_messages = {
+            "for_whom": {
+                "required": _("Tell us who the prayer is for: a name, initials, or “unspoken”."),
+                "max_length": TOO_LONG,
+            },
+            "category": {
+                "required": _("Choose a category."),
+                "invalid_choice": _("Choose one of the categories in the list."),
+            },
+            "title": {
+                "required": _("Give your request a short title."),
+                "max_length": TOO_LONG,
+            },
+            "details": {
+                "max_length": TOO_LONG,
+            },
+            "requester_name": {
+                "max_length": TOO_LONG,
+            },
+            "requester_email": {
+                "invalid": _("Enter a valid e-mail address, such as name@example.org, or leave it empty."),
+                "max_length": TOO_LONG,
+            },
+        }
+
+    error_messages = {
+        "email_needed_for_updates": _("To receive updates, give us an e-mail address, or untick “Send me updates”."),
+    }
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # An address that was given but is invalid already has its message.
+        wants_updates_without_address = (
+            cleaned_data.get("wants_updates")
+            and not cleaned_data.get("requester_email")
+            and "requester_email" not in self.errors
+        )
+        if wants_updates_without_address:
+            self.add_error(
+                "requester_email",
+                ValidationError(self.error_messages["email_needed_for_updates"], code="email_needed_for_updates"),
+            )
+        return cleaned_data
+
+
+class FollowupUpdateForm(forms.Form):
+    """A note from the requester to the team."""
+
+    note = forms.CharField(
+        label=_("Your update"),
+        help_text=_("The intercession team will read it."),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _("Write your update first."),
+            "max_length": TOO_LONG,
+        },
+    )
+
+
+class PraiseReportForm(forms.Form):
+    """The answer has been seen: what happened."""
+
+    note = forms.CharField(
+        label=_("What happened?"),
+        help_text=_("Tell the team how the prayer was answered."),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _("Tell us what happened, so the team can give thanks with you."),
+            "max_length": TOO_LONG,
+        },
+    )
+
+
+class WithdrawForm(forms.Form):
+    """Withdrawing the request, with an optional word to the team."""
+
+    note = forms.CharField(
+        label=_("Anything you would like to tell the team? (optional)"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": TOO_LONG},
+    )
+
+
+class ConfidentialityForm(forms.Form):
+    """The confidentiality the requester wants: sent as the wanted value, not
+    as a toggle, so a form sent twice changes it once."""
+
+    confidential = forms.TypedChoiceField(
+        choices=[("1", _("Confidential")), ("0", _("Not confidential"))],
+        coerce=lambda value: value == "1",
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Choose whether your request is confidential."),
+            "invalid_choice": _("Choose whether your request is confidential."),
+        },
+    )

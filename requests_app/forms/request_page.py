@@ -1,0 +1,180 @@
+"""Forms of the request page and of the changes made from it.
+
+They only check the shape of what was typed or clicked; whether the change
+is allowed is for `requests_app.services` to say.
+"""
+
+from collections.abc import Iterable
+
+from django import forms
+from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy as _
+
+from requests_app.models import Status, Visibility
+
+NOTE_MAX_LENGTH = 4000
+SHORT_NOTE_MAX_LENGTH = 2000
+
+_NOTE_ERRORS = {
+    "required": _("Write something first."),
+    "max_length": _("Keep it under %(limit_value)d characters (it has %(show_value)d)."),
+}
+_VISIBILITY_ERRORS = {
+    "required": _("Choose who may read this."),
+    "invalid_choice": _("Choose who may read this from the list."),
+}
+
+
+class MoveForm(forms.Form):
+    """One of the status buttons, with an optional note.
+
+    A move is a fact of the request's life, so it is never private: its note
+    goes to the team, or also to the requester.
+    """
+
+    to_status = forms.ChoiceField(
+        choices=Status.choices,
+        error_messages={
+            "required": _("Choose what happened."),
+            "invalid_choice": _("There is no such status."),
+        },
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages=_NOTE_ERRORS,
+    )
+    visibility = forms.ChoiceField(
+        label=_("Who may read the note"),
+        choices=[(Visibility.TEAM, Visibility.TEAM.label), (Visibility.REQUESTER, Visibility.REQUESTER.label)],
+        initial=Visibility.TEAM,
+        widget=forms.RadioSelect,
+        error_messages=_VISIBILITY_ERRORS,
+    )
+
+
+class UpdateForm(forms.Form):
+    """A note in the story. `visibilities` narrows the choices shown (an
+    intercessor not assigned may only keep a private journal); when posted,
+    every visibility is accepted here and the service decides."""
+
+    note = forms.CharField(
+        label=_("Update"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_NOTE_ERRORS,
+    )
+    visibility = forms.ChoiceField(
+        label=_("Who may read it"),
+        choices=Visibility.choices,
+        initial=Visibility.TEAM,
+        widget=forms.RadioSelect,
+        error_messages=_VISIBILITY_ERRORS,
+    )
+
+    def __init__(self, *args, visibilities: Iterable[Visibility] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if visibilities is not None:
+            allowed = list(visibilities)
+            self.fields["visibility"].choices = [(value, value.label) for value in allowed]
+            if Visibility.TEAM not in allowed and allowed:
+                self.fields["visibility"].initial = allowed[0]
+
+
+class PrayForm(forms.Form):
+    """What the shared "I prayed" partial posts."""
+
+    minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=24 * 60,
+        error_messages={
+            "invalid": _("Minutes must be a whole number."),
+            "min_value": _("Minutes cannot be negative."),
+            "max_value": _("A day has only %(limit_value)s minutes."),
+        },
+    )
+    fasted = forms.BooleanField(required=False)
+    note = forms.CharField(
+        required=False,
+        max_length=SHORT_NOTE_MAX_LENGTH,
+        error_messages=_NOTE_ERRORS,
+    )
+    submission_key = forms.CharField(
+        required=False,
+        max_length=64,
+        error_messages={"max_length": _("This form is damaged; reload the page and try again.")},
+    )
+    next = forms.CharField(required=False, max_length=2000)
+
+
+class ReleaseForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note to the leaders (optional)"),
+        required=False,
+        max_length=SHORT_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages=_NOTE_ERRORS,
+    )
+    next = forms.CharField(required=False, max_length=2000)
+
+
+def _choices(candidates: Iterable[User], excluded_ids: Iterable[int]) -> list[tuple[str, str]]:
+    excluded = set(excluded_ids)
+    return [
+        (str(user.pk), user.get_full_name() or user.get_username()) for user in candidates if user.pk not in excluded
+    ]
+
+
+class AssignForm(forms.Form):
+    """A checkbox per intercessor who is not already assigned. `candidates`
+    is the annotated list the page shows, so the choices and the rows are
+    the same people."""
+
+    intercessors = forms.MultipleChoiceField(
+        label=_("Intercessors"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Choose at least one intercessor."),
+            "invalid_choice": _("Choose intercessors from the list; someone you chose is not on it."),
+            "invalid_list": _("Choose intercessors from the list."),
+        },
+    )
+
+    def __init__(self, *args, candidates: list[User], assigned_ids: Iterable[int] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._by_id = {str(user.pk): user for user in candidates}
+        self.fields["intercessors"].choices = _choices(candidates, assigned_ids)
+
+    def chosen(self) -> list[User]:
+        return [self._by_id[pk] for pk in self.cleaned_data["intercessors"]]
+
+
+class ReassignForm(forms.Form):
+    """Hand one assignment to one other intercessor."""
+
+    intercessor = forms.ChoiceField(
+        label=_("Give this assignment to"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose who should carry it."),
+            "invalid_choice": _("Choose someone from the list."),
+        },
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=SHORT_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages=_NOTE_ERRORS,
+    )
+
+    def __init__(self, *args, candidates: list[User], assigned_ids: Iterable[int] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._by_id = {str(user.pk): user for user in candidates}
+        self.fields["intercessor"].choices = _choices(candidates, assigned_ids)
+
+    def chosen(self) -> User:
+        return self._by_id[self.cleaned_data["intercessor"]]

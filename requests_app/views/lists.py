@@ -1,0 +1,201 @@
+"""The team's lists: triage, every request, my assignments, the team board,
+the team, coverage gaps and my history.
+
+Every list starts from `PrayerRequest.objects.visible_to(user)` (or, for what
+the user wrote themselves, from their own rows checked against it), is
+paginated, and costs the same number of queries however long it is.
+"""
+
+from datetime import datetime, timedelta
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from requests_app import queries, roles
+from requests_app.decorators import intercessor_required, leader_required
+from requests_app.forms.lists import CoverageForm, RequestFilterForm
+from requests_app.models import (
+    Assignment,
+    Category,
+    PrayerLog,
+    PrayerRequest,
+    Status,
+    StatusUpdate,
+    UpdateKind,
+    Visibility,
+)
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, items: QuerySet, param: str = "page") -> Page:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get(param))
+
+
+def _start_of_this_month() -> datetime:
+    """Midnight on the first of this month, in the site's time zone."""
+    return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """Where each person starts: leaders at triage, intercessors at their
+    assignments; anyone else learns they are not on the team, and nothing more."""
+    if roles.is_leader(request.user):
+        return redirect("triage")
+    if roles.is_intercessor(request.user):
+        return redirect("my_assignments")
+    return render(request, "requests_app/not_on_team.html")
+
+
+@require_safe
+@leader_required
+def triage(request: HttpRequest) -> HttpResponse:
+    """New requests waiting for intercessors, urgent first, then oldest."""
+    waiting = (
+        PrayerRequest.objects.visible_to(request.user)
+        .filter(status=Status.NEW)
+        .order_by("-is_urgent", "created_at", "pk")
+    )
+    ctx = {"page": _page(request, waiting)}
+    return render(request, "requests_app/triage.html", ctx)
+
+
+@require_safe
+@leader_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    """Every request, newest first, narrowed by the filters that are valid."""
+    form = RequestFilterForm(request.GET)
+    found = form.filter(PrayerRequest.objects.visible_to(request.user)).order_by("-created_at", "-pk")
+    ctx = {"form": form, "page": _page(request, found)}
+    return render(request, "requests_app/request_list.html", ctx)
+
+
+@require_safe
+@intercessor_required
+def my_assignments(request: HttpRequest) -> HttpResponse:
+    """What I carry: urgent first, then what the team prayed for least lately."""
+    carried = (
+        PrayerRequest.objects.visible_to(request.user)
+        .open()
+        # One filter() call, so both conditions hold for the same assignment.
+        .filter(assignments__intercessor=request.user, assignments__released_at__isnull=True)
+        .with_last_prayer()
+        .order_by("-is_urgent", F("last_prayed_at").asc(nulls_first=True), "created_at", "pk")
+    )
+    if not roles.is_intercessor(request.user):
+        # A leader who does not intercede carries nothing.
+        carried = carried.none()
+    ctx = {"page": _page(request, carried)}
+    return render(request, "requests_app/my_assignments.html", ctx)
+
+
+@require_safe
+@intercessor_required
+def board(request: HttpRequest) -> HttpResponse:
+    """The team board: open requests that are not confidential, for everyone
+    on the team (confidential ones never show here, not even to a leader)."""
+    on_board = (
+        PrayerRequest.objects.visible_to(request.user)
+        .open()
+        .filter(is_confidential=False)
+        .with_last_prayer()
+        .order_by("-is_urgent", "created_at", "pk")
+    )
+    ctx = {
+        "page": _page(request, on_board),
+        # rules.can_log_prayer for every row at once: each is open and not
+        # confidential, so anyone on the team may log a prayer for it.
+        "can_log_prayer": roles.is_leader(request.user) or roles.is_intercessor(request.user),
+    }
+    return render(request, "requests_app/board.html", ctx)
+
+
+@require_safe
+@leader_required
+def team(request: HttpRequest) -> HttpResponse:
+    """Every intercessor: what they carry against what they can, and how they pray."""
+    page = _page(request, queries.intercessors_with_load(prayers_since=_start_of_this_month()))
+    labels = dict(Category.choices)
+    for member in page.object_list:
+        member.category_labels = [labels[value] for value in member.preferred_categories or [] if value in labels]
+    ctx = {"page": page}
+    return render(request, "requests_app/team.html", ctx)
+
+
+@require_safe
+@leader_required
+def coverage(request: HttpRequest) -> HttpResponse:
+    """Active requests nobody has prayed for in `days` days, the longest gap first.
+
+    The gap runs from the last prayer or, if nobody has prayed yet, from when
+    the request (last) entered intercession, or failing that was submitted.
+    """
+    form = CoverageForm(request.GET or None)
+    days = form.days_or_default()
+    entered_intercession = (
+        StatusUpdate.objects.filter(prayer_request=OuterRef("pk"), kind=UpdateKind.MOVE, to_status=Status.INTERCEDING)
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+    gaps = (
+        PrayerRequest.objects.visible_to(request.user)
+        .filter(status__in=(Status.INTERCEDING, Status.BREAKTHROUGH))
+        .with_last_prayer()
+        .annotate(gap_since=Coalesce("last_prayed_at", Subquery(entered_intercession), "created_at"))
+        .filter(gap_since__lte=timezone.now() - timedelta(days=days))
+        .order_by("gap_since", "pk")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.active()
+                .select_related("intercessor")
+                .order_by("intercessor__first_name", "intercessor__username"),
+                to_attr="active_assignments",
+            )
+        )
+    )
+    page = _page(request, gaps)
+    today = timezone.localdate()
+    for prayer_request in page.object_list:
+        prayer_request.gap_days = (today - timezone.localtime(prayer_request.gap_since).date()).days
+    ctx = {"form": form, "days": days, "page": page}
+    return render(request, "requests_app/coverage.html", ctx)
+
+
+def _with_request_title_if_visible(entries: QuerySet, user) -> QuerySet:
+    """Annotate `request_title`: the request's title if `user` may still see
+    it, else None. Decided by one subquery, and the title of a request out
+    of sight is never even loaded."""
+    visible = PrayerRequest.objects.visible_to(user).filter(pk=OuterRef("prayer_request_id"))
+    return entries.annotate(
+        request_title=Case(
+            When(Exists(visible), then=F("prayer_request__title")),
+            default=Value(None),
+            output_field=CharField(),
+        )
+    )
+
+
+@require_safe
+@intercessor_required
+def history(request: HttpRequest) -> HttpResponse:
+    """My prayers and my private journal, newest first. A request I may no
+    longer see keeps its place in my history, but not its title or link."""
+    prayers = _with_request_title_if_visible(
+        PrayerLog.objects.filter(intercessor=request.user).order_by("-prayed_at", "-pk"), request.user
+    )
+    journal = _with_request_title_if_visible(
+        StatusUpdate.objects.filter(author=request.user, visibility=Visibility.PRIVATE).order_by("-created_at", "-pk"),
+        request.user,
+    )
+    ctx = {
+        "prayers": _page(request, prayers, "prayers_page"),
+        "journal": _page(request, journal, "notes_page"),
+    }
+    return render(request, "requests_app/history.html", ctx)

@@ -1,0 +1,252 @@
+"""The requester's pages: no account, a private follow-up link.
+
+Holding the token is the requester's identity (`rules.Requester`): every
+follow-up page fetches the request through `access.get_request_for_token`,
+so a wrong or old token is a 404 like any page that does not exist. The
+token is shown once, on the page right after asking, and only its hash is
+stored. Pages that show the request or the link are never cached and ask
+search engines not to index them.
+"""
+
+from collections.abc import Callable
+from functools import partial
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
+
+from requests_app import access, notifications, rules, services
+from requests_app.exceptions import IntercessionError, NotAllowed
+from requests_app.forms.public import (
+    AskForm,
+    ConfidentialityForm,
+    FollowupUpdateForm,
+    PraiseReportForm,
+    WithdrawForm,
+)
+from requests_app.models import PrayerRequest, Status, Visibility
+from requests_app.rules import Requester
+
+PAGE_SIZE = 25
+
+# The raw token lives in the session only between the POST that created it
+# and the one page that shows it.
+FOLLOWUP_TOKEN_SESSION_KEY = "followup_token"  # noqa: S105 - the name of a session key
+FOLLOWUP_EMAILED_SESSION_KEY = "followup_emailed"
+
+# Where the request stands, told to the person who asked.
+STATUS_SENTENCES = {
+    Status.NEW: _("Your request is waiting for a leader to give it to intercessors."),
+    Status.INTERCEDING: _(
+        "Intercessors are standing in the gap for your request, and will keep praying until the answer is seen."
+    ),
+    Status.BREAKTHROUGH: _("Breakthrough in the spirit has been received — we are awaiting its manifestation."),
+    Status.ANSWERED: _("The answer has manifested. Praise God!"),
+    Status.CLOSED: _("This request is closed. Thank you for letting us pray with you."),
+}
+
+
+def _not_indexed(response: HttpResponse) -> HttpResponse:
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def ask(request: HttpRequest) -> HttpResponse:
+    """The public form to ask for prayer."""
+    form = AskForm(request.POST) if request.method == "POST" else AskForm()
+    if form.is_bound and form.is_valid():
+        try:
+            prayer_request, token = services.submit_request(**form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            request.session[FOLLOWUP_TOKEN_SESSION_KEY] = token
+            request.session[FOLLOWUP_EMAILED_SESSION_KEY] = bool(prayer_request.requester_email)
+            if prayer_request.requester_email:
+                link = request.build_absolute_uri(reverse("followup", args=[token]))
+                transaction.on_commit(partial(notifications.send_followup_link, prayer_request, link))
+            return redirect("ask_sent")
+    return render(request, "requests_app/public/ask.html", {"form": form})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def ask_sent(request: HttpRequest) -> HttpResponse:
+    """The follow-up link, shown once: the token leaves the session here.
+
+    GET only (not HEAD), so nothing but a real visit uses the one showing up."""
+    token = request.session.pop(FOLLOWUP_TOKEN_SESSION_KEY, None)
+    emailed = request.session.pop(FOLLOWUP_EMAILED_SESSION_KEY, False)
+    ctx = {
+        "link": request.build_absolute_uri(reverse("followup", args=[token])) if token else "",
+        "emailed": bool(token and emailed),
+    }
+    return _not_indexed(render(request, "requests_app/public/ask_sent.html", ctx))
+
+
+def _followup_page(
+    request: HttpRequest,
+    token: str,
+    prayer_request: PrayerRequest,
+    *,
+    update_form: FollowupUpdateForm | None = None,
+    praise_form: PraiseReportForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    confidentiality_form: ConfidentialityForm | None = None,
+) -> HttpResponse:
+    """The follow-up page, with the forms the requester may use now; a form
+    that failed validation is passed in to show its errors."""
+    requester = Requester(prayer_request.pk)
+    moves = rules.allowed_moves(requester, prayer_request)
+    # Only what was written for the requester: never the team's notes, the
+    # private journals or the prayer log.
+    story = prayer_request.updates.filter(visibility=Visibility.REQUESTER).order_by("created_at", "pk")
+    paginator = Paginator(story, PAGE_SIZE)
+    # The latest entries first come into view: the last page, unless asked.
+    page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
+    ctx = {
+        "prayer_request": prayer_request,
+        "token": token,
+        "status_sentence": STATUS_SENTENCES[prayer_request.status],
+        "page": page,
+        "can_post_update": rules.can_post_update(requester, prayer_request),
+        "can_praise": Status.ANSWERED in moves,
+        "can_withdraw": Status.CLOSED in moves,
+        "can_change_confidentiality": rules.can_set_confidential(
+            requester, prayer_request, not prayer_request.is_confidential
+        ),
+        "update_form": update_form or FollowupUpdateForm(prefix="update"),
+        "praise_form": praise_form or PraiseReportForm(prefix="praise"),
+        "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
+        "confidentiality_form": confidentiality_form
+        or ConfidentialityForm(initial={"confidential": "0" if prayer_request.is_confidential else "1"}),
+    }
+    return _not_indexed(render(request, "requests_app/public/followup.html", ctx))
+
+
+def _carry_out(request: HttpRequest, token: str, action: Callable[[], object], done: str) -> HttpResponse:
+    """Run a service for the requester: a refusal becomes a message (403 if
+    they have no right at all), success a thank-you; back to the page."""
+    try:
+        action()
+    except NotAllowed:
+        raise PermissionDenied from None
+    except IntercessionError as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect("followup", token)
+
+
+def _refuse_move(request: HttpRequest, token: str, prayer_request: PrayerRequest) -> HttpResponse:
+    messages.error(
+        request,
+        _("That cannot be done now: your request is “%(status)s”.") % {"status": Status(prayer_request.status).label},
+    )
+    return redirect("followup", token)
+
+
+@login_not_required
+@never_cache
+@require_safe
+def followup(request: HttpRequest, token: str) -> HttpResponse:
+    """The requester's own request: where it stands, its story, and what
+    they can do."""
+    prayer_request = access.get_request_for_token(token)
+    return _followup_page(request, token, prayer_request)
+
+
+@login_not_required
+@never_cache
+@require_POST
+def followup_update(request: HttpRequest, token: str) -> HttpResponse:
+    prayer_request = access.get_request_for_token(token)
+    form = FollowupUpdateForm(request.POST, prefix="update")
+    if not form.is_valid():
+        return _followup_page(request, token, prayer_request, update_form=form)
+    return _carry_out(
+        request,
+        token,
+        lambda: services.post_update(
+            prayer_request,
+            actor=Requester(prayer_request.pk),
+            note=form.cleaned_data["note"],
+            visibility=Visibility.REQUESTER,
+        ),
+        _("Thank you — your update is with the team."),
+    )
+
+
+@login_not_required
+@never_cache
+@require_POST
+def followup_praise(request: HttpRequest, token: str) -> HttpResponse:
+    prayer_request = access.get_request_for_token(token)
+    if Status.ANSWERED not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
+        return _refuse_move(request, token, prayer_request)
+    form = PraiseReportForm(request.POST, prefix="praise")
+    if not form.is_valid():
+        return _followup_page(request, token, prayer_request, praise_form=form)
+    return _carry_out(
+        request,
+        token,
+        lambda: services.move(
+            prayer_request, Status.ANSWERED, actor=Requester(prayer_request.pk), note=form.cleaned_data["note"]
+        ),
+        _("Thank you — your praise report is with the team."),
+    )
+
+
+@login_not_required
+@never_cache
+@require_POST
+def followup_withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    prayer_request = access.get_request_for_token(token)
+    if Status.CLOSED not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
+        return _refuse_move(request, token, prayer_request)
+    form = WithdrawForm(request.POST, prefix="withdraw")
+    if not form.is_valid():
+        return _followup_page(request, token, prayer_request, withdraw_form=form)
+    return _carry_out(
+        request,
+        token,
+        lambda: services.move(
+            prayer_request, Status.CLOSED, actor=Requester(prayer_request.pk), note=form.cleaned_data["note"]
+        ),
+        _("Your request has been withdrawn. Thank you for letting us pray with you."),
+    )
+
+
+@login_not_required
+@never_cache
+@require_POST
+def followup_confidentiality(request: HttpRequest, token: str) -> HttpResponse:
+    prayer_request = access.get_request_for_token(token)
+    form = ConfidentialityForm(request.POST)
+    if not form.is_valid():
+        return _followup_page(request, token, prayer_request, confidentiality_form=form)
+    confidential = form.cleaned_data["confidential"]
+    if confidential:
+        done = _("Your request is confidential again: only the leaders and its intercessors will see it.")
+    else:
+        done = _("Your request is no longer confidential: the whole intercession team can now pray for it.")
+    return _carry_out(
+        request,
+        token,
+        lambda: services.set_confidential(prayer_request, confidential, actor=Requester(prayer_request.pk)),
+        done,
+    )

@@ -1,0 +1,454 @@
+"""One request: its page, and every change made from it.
+
+Every view fetches through `requests_app.access` (404 for what the user may
+not see, 403 for what they may not change) and changes things only through
+`requests_app.services`. A service's `NotAllowed` is a 403; any other refusal
+or bad input becomes a message, and changes nothing.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from requests_app import access, queries, roles, rules, services
+from requests_app.exceptions import IntercessionError, NotAllowed
+from requests_app.forms.request_page import AssignForm, MoveForm, PrayForm, ReassignForm, ReleaseForm, UpdateForm
+from requests_app.models import (
+    Assignment,
+    Category,
+    PrayerLog,
+    PrayerRequest,
+    Status,
+    StatusUpdate,
+    UpdateKind,
+    Visibility,
+)
+
+PAGE_SIZE = 25
+# The assignment picker shows how often each intercessor prayed lately.
+RECENT_PRAYER_DAYS = 30
+
+STATUS_EXPLANATIONS = {
+    Status.NEW: _("Submitted and waiting for a leader to assign intercessors."),
+    Status.INTERCEDING: _("Intercessors are standing in the gap for this request."),
+    Status.BREAKTHROUGH: _("Received in the spirit; we keep watching for it to manifest in the natural."),
+    Status.ANSWERED: _("The answer has been seen. Give thanks!"),
+    Status.CLOSED: _("Withdrawn, released to rest, declined or a duplicate."),
+}
+
+
+def _move_label(from_status: str, to_status: Status) -> str:
+    """The button for a move, in the words intercessors use."""
+    if to_status == Status.INTERCEDING:
+        if from_status == Status.BREAKTHROUGH:
+            return _("More is still needed — back to intercession")
+        return _("Reopen")
+    return {
+        Status.BREAKTHROUGH: _("Breakthrough in the spirit"),
+        Status.ANSWERED: _("Manifested"),
+        Status.CLOSED: _("Close"),
+    }[to_status]
+
+
+def _detail_url(prayer_request_id: int) -> str:
+    return reverse("request_detail", args=[prayer_request_id])
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        return errors[0]
+    return str(_("Something in the form was not right."))
+
+
+def _pager(request: HttpRequest, page: Page, param: str, anchor: str) -> dict:
+    """Previous/next links for one of the page's two lists, keeping the
+    other list's page."""
+
+    def link(number: int) -> str:
+        query = request.GET.copy()
+        query[param] = str(number)
+        return f"?{query.urlencode()}#{anchor}"
+
+    return {
+        "page": page,
+        "previous_url": link(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": link(page.next_page_number()) if page.has_next() else "",
+    }
+
+
+def _story(user: User, prayer_request: PrayerRequest, *, on_team: bool) -> QuerySet[StatusUpdate]:
+    """The entries of the story this viewer may see.
+
+    Leaders and assigned intercessors see everything but other people's
+    private journals; someone reading from the team board sees how the
+    request moved and who carries it, and their own journal, but no notes.
+    """
+    seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author=user)
+    if on_team:
+        seen |= ~Q(visibility=Visibility.PRIVATE)
+    return prayer_request.updates.filter(seen).select_related("author", "intercessor").order_by("created_at", "pk")
+
+
+def _display_name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _note_is_shown(entry: StatusUpdate, user: User, *, on_team: bool) -> bool:
+    if entry.visibility == Visibility.PRIVATE:
+        return entry.author_id == user.pk
+    return on_team
+
+
+def _current_intercessors(prayer_request: PrayerRequest) -> list[Assignment]:
+    """Active assignments, each with when its intercessor last prayed for
+    this request."""
+    last_prayer = (
+        PrayerLog.objects.filter(prayer_request=OuterRef("prayer_request"), intercessor=OuterRef("intercessor"))
+        .order_by("-prayed_at")
+        .values("prayed_at")[:1]
+    )
+    return list(
+        Assignment.objects.active()
+        .filter(prayer_request=prayer_request)
+        .select_related("intercessor")
+        .annotate(last_prayed_at=Subquery(last_prayer))
+        .order_by("assigned_at", "pk")
+    )
+
+
+def _intercessor_rows(prayer_request: PrayerRequest) -> list[User]:
+    """Everyone who could be assigned, best fit first: drawn to this kind of
+    request, then available, then carrying least."""
+    since = timezone.now() - timedelta(days=RECENT_PRAYER_DAYS)
+    rows = list(queries.intercessors_with_load(prayers_since=since))
+    for row in rows:
+        preferred = [value for value in (row.preferred_categories or []) if value in Category.values]
+        row.prefers_this = prayer_request.category in preferred
+        row.preferred_labels = [Category(value).label for value in preferred]
+        row.over_capacity = row.load >= row.capacity
+    # A stable sort: within a group, the query's alphabetical order stays.
+    rows.sort(key=lambda row: (not row.prefers_this, not row.available, row.load))
+    return rows
+
+
+def _release_controls(user: User, assignments: list[Assignment], *, is_leader: bool) -> None:
+    for assignment in assignments:
+        assignment.is_own = assignment.intercessor_id == user.pk
+        assignment.can_release = is_leader or assignment.is_own
+
+
+@require_safe
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    prayer_request = access.get_request_for_user(user, pk)
+    is_leader = roles.is_leader(user)
+    # Those who may write to the team (leaders, assigned intercessors) are
+    # this request's team; anyone else reads it from the team board.
+    on_team = rules.can_post_update(user, prayer_request)
+
+    story_page = Paginator(_story(user, prayer_request, on_team=on_team), PAGE_SIZE).get_page(request.GET.get("story"))
+    for entry in story_page.object_list:
+        entry.shown_note = entry.note if _note_is_shown(entry, user, on_team=on_team) else ""
+        entry.author_name = _display_name(entry.author)
+        entry.intercessor_name = _display_name(entry.intercessor)
+
+    prayer_totals = PrayerLog.objects.filter(prayer_request=prayer_request).aggregate(
+        count=Count("pk"), last_prayed_at=Max("prayed_at")
+    )
+    prayers_pager = None
+    if on_team:
+        prayers = PrayerLog.objects.filter(prayer_request=prayer_request).select_related("intercessor")
+        prayers_page = Paginator(prayers, PAGE_SIZE).get_page(request.GET.get("prayers"))
+        prayers_pager = _pager(request, prayers_page, "prayers", "prayer-log")
+
+    assignments = _current_intercessors(prayer_request)
+    _release_controls(user, assignments, is_leader=is_leader)
+
+    moves = [
+        (to_status, _move_label(prayer_request.status, to_status))
+        for to_status in rules.allowed_moves(user, prayer_request)
+    ]
+    if on_team:
+        visibilities = [Visibility.TEAM, Visibility.REQUESTER, Visibility.PRIVATE]
+    elif rules.can_keep_journal(user, prayer_request):
+        visibilities = [Visibility.PRIVATE]
+    else:
+        visibilities = []
+
+    can_assign = rules.can_assign(user, prayer_request)
+    ctx = {
+        "prayer_request": prayer_request,
+        "status_explanation": STATUS_EXPLANATIONS[Status(prayer_request.status)],
+        "is_leader": is_leader,
+        "on_team": on_team,
+        "story": _pager(request, story_page, "story", "story"),
+        "prayer_count": prayer_totals["count"],
+        "last_prayed_at": prayer_totals["last_prayed_at"],
+        "prayers": prayers_pager,
+        "assignments": assignments,
+        "moves": moves,
+        "move_form": MoveForm(),
+        "update_form": UpdateForm(visibilities=visibilities) if visibilities else None,
+        "journal_only": visibilities == [Visibility.PRIVATE],
+        "can_log_prayer": rules.can_log_prayer(user, prayer_request),
+        "can_assign": can_assign,
+        "can_reassign": can_assign,
+        "can_make_confidential": not prayer_request.is_confidential
+        and rules.can_set_confidential(user, prayer_request, True),
+    }
+    return render(request, "requests_app/request_detail.html", ctx)
+
+
+def _assign_page(
+    request: HttpRequest, prayer_request: PrayerRequest, rows: list[User], assignments, form
+) -> HttpResponse:
+    _release_controls(request.user, assignments, is_leader=True)
+    ctx = {
+        "prayer_request": prayer_request,
+        "rows": rows,
+        "assigned_ids": {assignment.intercessor_id for assignment in assignments},
+        "assignments": assignments,
+        "form": form,
+        "recent_days": RECENT_PRAYER_DAYS,
+        "can_reassign": True,
+    }
+    return render(request, "requests_app/assign.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_assign)
+    rows = _intercessor_rows(prayer_request)
+    assignments = _current_intercessors(prayer_request)
+    assigned_ids = [assignment.intercessor_id for assignment in assignments]
+    form = AssignForm(request.POST if request.method == "POST" else None, candidates=rows, assigned_ids=assigned_ids)
+    if request.method == "POST" and form.is_valid():
+        chosen = form.chosen()
+        try:
+            services.assign(prayer_request, chosen, by=request.user)
+        except NotAllowed:
+            raise PermissionDenied from None
+        except IntercessionError as refusal:
+            form.add_error(None, ValidationError(refusal.message, code=refusal.code))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "One intercessor is now standing in the gap for request #%(pk)s.",
+                    "%(count)d intercessors are now standing in the gap for request #%(pk)s.",
+                    len(chosen),
+                )
+                % {"count": len(chosen), "pk": prayer_request.pk},
+            )
+            return redirect("request_detail", prayer_request.pk)
+    return _assign_page(request, prayer_request, rows, assignments, form)
+
+
+@require_POST
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    # Only someone holding a role on this request (leader, assigned
+    # intercessor) can make any move; everyone else gets the 403 up front.
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_post_update)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("request_detail", prayer_request.pk)
+    try:
+        services.move(
+            prayer_request,
+            form.cleaned_data["to_status"],
+            actor=request.user,
+            note=form.cleaned_data["note"],
+            visibility=form.cleaned_data["visibility"],
+        )
+    except NotAllowed:
+        raise PermissionDenied from None
+    except IntercessionError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("Request #%(pk)s is now “%(status)s”.")
+            % {"pk": prayer_request.pk, "status": Status(prayer_request.status).label},
+        )
+    return redirect("request_detail", prayer_request.pk)
+
+
+@require_POST
+def update(request: HttpRequest, pk: int) -> HttpResponse:
+    prayer_request = access.get_request_for_user(request.user, pk)
+    form = UpdateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("request_detail", prayer_request.pk)
+    try:
+        entry = services.post_update(
+            prayer_request,
+            actor=request.user,
+            note=form.cleaned_data["note"],
+            visibility=form.cleaned_data["visibility"],
+        )
+    except NotAllowed:
+        raise PermissionDenied from None
+    except ValidationError as invalid:
+        messages.error(request, invalid.messages[0])
+    except IntercessionError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        if entry.visibility == Visibility.PRIVATE:
+            messages.success(request, _("Kept in your private journal."))
+        else:
+            messages.success(request, _("Update posted."))
+    return redirect("request_detail", prayer_request.pk)
+
+
+@require_POST
+def pray(request: HttpRequest, pk: int) -> HttpResponse:
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_log_prayer)
+    back = _safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk)
+    form = PrayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(back)
+    try:
+        services.log_prayer(
+            prayer_request,
+            intercessor=request.user,
+            minutes=form.cleaned_data["minutes"],
+            fasted=form.cleaned_data["fasted"],
+            note=form.cleaned_data["note"],
+            submission_key=form.cleaned_data["submission_key"],
+        )
+    except NotAllowed:
+        raise PermissionDenied from None
+    except ValidationError as invalid:
+        messages.error(request, invalid.messages[0])
+    except IntercessionError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("Prayer logged — thank you for standing in the gap."))
+    return redirect(back)
+
+
+def _may_make_confidential(user: User, prayer_request: PrayerRequest) -> bool:
+    return rules.can_set_confidential(user, prayer_request, True)
+
+
+@require_POST
+def make_confidential(request: HttpRequest, pk: int) -> HttpResponse:
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=_may_make_confidential)
+    try:
+        services.set_confidential(prayer_request, True, actor=request.user)
+    except NotAllowed:
+        raise PermissionDenied from None
+    except IntercessionError as refusal:
+        messages.info(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("Request #%(pk)s is now confidential: only leaders and its intercessors see it.")
+            % {"pk": prayer_request.pk},
+        )
+    return redirect("request_detail", prayer_request.pk)
+
+
+@require_POST
+def release(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assignment = access.get_assignment_for_user(user, pk)
+    if not (roles.is_leader(user) or assignment.intercessor_id == user.pk):
+        raise PermissionDenied("Only a leader or the intercessor themselves can release an assignment.")
+    request_id = assignment.prayer_request_id
+    back = _safe_next(request, request.POST.get("next")) or _detail_url(request_id)
+    form = ReleaseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(back)
+    try:
+        services.release(assignment, by=user, note=form.cleaned_data["note"])
+    except NotAllowed:
+        raise PermissionDenied from None
+    except IntercessionError as refusal:
+        messages.info(request, refusal.message)
+        return redirect(back)
+
+    if assignment.intercessor_id == user.pk:
+        messages.success(
+            request, _("You are released from request #%(pk)s. The leaders have been told.") % {"pk": request_id}
+        )
+    else:
+        messages.success(
+            request,
+            _("%(name)s is released from request #%(pk)s.")
+            % {"name": _display_name(assignment.intercessor), "pk": request_id},
+        )
+    # Releasing a confidential request ends the intercessor's sight of it:
+    # its page would now be a 404.
+    if not PrayerRequest.objects.visible_to(user).filter(pk=request_id).exists():
+        return redirect("my_assignments")
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+def reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = access.get_assignment_for_user(request.user, pk)
+    prayer_request = assignment.prayer_request
+    if not rules.can_assign(request.user, prayer_request):
+        raise PermissionDenied("Only a leader can reassign, and only while the request is open.")
+    if not assignment.is_active:
+        messages.info(request, _("This assignment was already released."))
+        return redirect("request_detail", prayer_request.pk)
+
+    rows = _intercessor_rows(prayer_request)
+    assignments = _current_intercessors(prayer_request)
+    assigned_ids = [current.intercessor_id for current in assignments]
+    form = ReassignForm(request.POST if request.method == "POST" else None, candidates=rows, assigned_ids=assigned_ids)
+    if request.method == "POST" and form.is_valid():
+        to_intercessor = form.chosen()
+        try:
+            services.reassign(assignment, to_intercessor, by=request.user, note=form.cleaned_data["note"])
+        except NotAllowed:
+            raise PermissionDenied from None
+        except IntercessionError as refusal:
+            # The refused reassignment rolled back, but the release it began
+            # marked our copy as released.
+            assignment.refresh_from_db(fields=["released_at", "released_by"])
+            form.add_error(None, ValidationError(refusal.message, code=refusal.code))
+        else:
+            messages.success(
+                request,
+                _("%(name)s now carries this assignment of request #%(pk)s.")
+                % {"name": _display_name(to_intercessor), "pk": prayer_request.pk},
+            )
+            return redirect("request_detail", prayer_request.pk)
+    ctx = {
+        "prayer_request": prayer_request,
+        "assignment": assignment,
+        "rows": rows,
+        "assigned_ids": set(assigned_ids),
+        "form": form,
+        "recent_days": RECENT_PRAYER_DAYS,
+    }
+    return render(request, "requests_app/reassign.html", ctx)

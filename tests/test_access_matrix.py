@@ -1,0 +1,318 @@
+"""
+The access matrix: every URL of the project, every persona, a confidential
+and a non-confidential request, GET and POST: against the expected status
+code; and where a POST is refused, the database is unchanged.
+
+`test_it_has_a_row_for_every_url` fails when a URL is added without a row
+here. The admin's own URLs are Django's and are covered in test_admin.py.
+"""
+
+import pytest
+from conftest import PASSWORD, bring_to, make_user
+from django.contrib.auth.models import User
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from requests_app import roles, services
+from requests_app.models import Assignment, Category, IntercessorProfile, PrayerLog, PrayerRequest, StatusUpdate
+
+PERSONAS = ["anonymous", "requester", "wrong_token", "other", "assigned", "released", "leader", "superuser"]
+KINDS = ["confidential", "public"]
+NO_KIND = ["-"]
+
+OK, FOUND, LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 302, "login", 403, 404, 405
+ANONYMOUS_CLIENTS = {"anonymous", "requester", "wrong_token"}
+INTERCESSORS = {"other", "assigned", "released"}
+
+
+def _logged_out_gets_login(expected):
+    """Team pages: whoever has no account is sent to the login page."""
+
+    def rule(persona, kind, method):
+        if persona in ANONYMOUS_CLIENTS:
+            return LOGIN
+        return expected(persona, kind, method)
+
+    return rule
+
+
+def by_persona(get: dict, post: dict | int = NOT_ALLOWED):
+    """A rule from {persona: status} for GET and POST (a status, or a
+    function of the kind for requests whose confidentiality matters)."""
+
+    def pick(table, persona, kind):
+        value = table if isinstance(table, (int, str)) else table[persona]
+        return value(kind) if callable(value) else value
+
+    return lambda persona, kind, method: pick(get if method == "get" else post, persona, kind)
+
+
+def hidden_if_confidential(when_public):
+    """404 for a confidential request (may not see it), else `when_public`."""
+    return lambda kind: NOT_FOUND if kind == "confidential" else when_public
+
+
+def leaders_only(get=OK):
+    """A leader's page: 403 for the rest of the team; no page takes POST."""
+    others = {persona: FORBIDDEN for persona in [*INTERCESSORS, "superuser"]}
+    return _logged_out_gets_login(by_persona({**others, "leader": get}, NOT_ALLOWED))
+
+
+def team(get=OK):
+    """Intercessors and leaders; a superuser who is neither gets 403."""
+    members = {persona: get for persona in [*INTERCESSORS, "leader"]}
+    return _logged_out_gets_login(by_persona({**members, "superuser": FORBIDDEN}, NOT_ALLOWED))
+
+
+def on_a_request(leader, assigned, board_reader, *, method: str):
+    """A view of one request: the leader, the assigned intercessor, and an
+    intercessor who sees it only on the team board (404 when confidential);
+    the superuser (not a leader) never sees it."""
+    table = {
+        "leader": leader,
+        "assigned": assigned,
+        "other": hidden_if_confidential(board_reader),
+        "released": hidden_if_confidential(board_reader),
+        "superuser": NOT_FOUND,
+    }
+    if method == "get":
+        return _logged_out_gets_login(by_persona(table, NOT_ALLOWED))
+    return _logged_out_gets_login(by_persona(NOT_ALLOWED, table))
+
+
+def with_the_link(get, post):
+    """Follow-up pages: only the right token opens them; every other
+    persona comes without the link (a wrong token) and gets 404. A method
+    the page does not take is 405 whatever the token."""
+
+    def rule(persona, kind, method):
+        expected = get if method == "get" else post
+        if expected == NOT_ALLOWED or persona == "requester":
+            return expected
+        return NOT_FOUND
+
+    return rule
+
+
+def everyone(get=OK, post=NOT_ALLOWED):
+    return lambda persona, kind, method: get if method == "get" else post
+
+
+def login_page(persona, kind, method):
+    return OK if persona in ANONYMOUS_CLIENTS else FOUND
+
+
+# url name -> (kinds, rule, POST data factory name). A 302 to anywhere but the
+# login page on POST is a success; every other POST answer must leave the
+# database unchanged.
+ROWS = {
+    # Requesters.
+    "ask": (NO_KIND, everyone(OK, FOUND)),
+    "ask_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "followup": (KINDS, with_the_link(OK, NOT_ALLOWED)),
+    "followup_update": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
+    "followup_praise": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
+    "followup_withdraw": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
+    "followup_confidentiality": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
+    # The team's lists.
+    "home": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": FOUND, "assigned": FOUND, "other": FOUND, "released": FOUND, "superuser": OK},
+                NOT_ALLOWED,
+            )
+        ),
+    ),
+    "triage": (NO_KIND, leaders_only()),
+    "request_list": (NO_KIND, leaders_only()),
+    "team": (NO_KIND, leaders_only()),
+    "coverage": (NO_KIND, leaders_only()),
+    "my_assignments": (NO_KIND, team()),
+    "board": (NO_KIND, team()),
+    "history": (NO_KIND, team()),
+    "my_settings": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": FORBIDDEN, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, OK)},
+                {"leader": FORBIDDEN, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FOUND)},
+            )
+        ),
+    ),
+    # One request.
+    "request_detail": (KINDS, on_a_request(OK, OK, OK, method="get")),
+    "request_assign": (KINDS, None),  # GET and POST differ: see below
+    "request_move": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
+    "request_update": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
+    "request_pray": (KINDS, on_a_request(FOUND, FOUND, FOUND, method="post")),
+    "request_confidential": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
+    "assignment_release": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
+    "assignment_reassign": (KINDS, None),
+    # Accounts.
+    "login": (NO_KIND, login_page),
+    "logout": (
+        NO_KIND,
+        lambda persona, kind, method: (
+            FOUND if method == "post" else LOGIN if persona in ANONYMOUS_CLIENTS else NOT_ALLOWED
+        ),
+    ),
+    "password_change": (
+        NO_KIND,
+        _logged_out_gets_login(everyone(OK, OK)),  # a wrong old password: the form again
+    ),
+    "password_change_done": (NO_KIND, _logged_out_gets_login(everyone(OK, NOT_ALLOWED))),
+    "password_reset": (NO_KIND, everyone(OK, FOUND)),
+    "password_reset_done": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "password_reset_confirm": (NO_KIND, everyone(OK, OK)),  # a junk link: "this link has expired"
+    "password_reset_complete": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+}
+
+
+def _get_and_post(get_rule, post_rule):
+    return lambda persona, kind, method: (get_rule if method == "get" else post_rule)(persona, kind, method)
+
+
+ROWS["request_assign"] = (
+    KINDS,
+    _get_and_post(
+        on_a_request(OK, FORBIDDEN, FORBIDDEN, method="get"),
+        on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post"),
+    ),
+)
+ROWS["assignment_reassign"] = ROWS["request_assign"]
+
+
+def _app_url_names() -> set[str]:
+    names = set()
+
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                walk(pattern.url_patterns, pattern.namespace)
+            elif isinstance(pattern, URLPattern):
+                assert pattern.name, f"every URL needs a name: {pattern.pattern}"
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_it_has_a_row_for_every_url():
+    assert _app_url_names() == set(ROWS)
+
+
+# --- the world every case starts from ----------------------------------------
+
+
+class World:
+    """Two requests in intercession (one confidential, one not), each with
+    `assigned` actively assigned and `released` assigned then released."""
+
+    def __init__(self):
+        self.users = {
+            "leader": make_user("lydia", roles.LEADERS),
+            "assigned": make_user("anna", roles.INTERCESSORS),
+            "other": make_user("simeon", roles.INTERCESSORS),
+            "released": make_user("barnabas", roles.INTERCESSORS),
+            "spare": make_user("dorcas", roles.INTERCESSORS),
+            "superuser": User.objects.create_superuser("root", "root@example.org", PASSWORD),
+        }
+        self.requests, self.tokens = {}, {}
+        for kind in KINDS:
+            prayer_request, token = services.submit_request(
+                for_whom="R.",
+                title=f"{kind} request",
+                category=Category.FAMILY,
+                is_confidential=kind == "confidential",
+            )
+            bring_to(
+                prayer_request,
+                "interceding",
+                leader=self.users["leader"],
+                intercessor=self.users["assigned"],
+                released=self.users["released"],
+            )
+            self.requests[kind], self.tokens[kind] = prayer_request, token
+
+    def assignment(self, kind) -> Assignment:
+        return Assignment.objects.active().get(prayer_request=self.requests[kind], intercessor=self.users["assigned"])
+
+    def url(self, name: str, persona: str, kind: str) -> str:
+        if name.startswith("followup"):
+            token = self.tokens[kind] if persona == "requester" else "not-the-right-token-" + "x" * 30
+            return reverse(name, args=[token])
+        if name.startswith("request_"):
+            return reverse(name, args=[self.requests[kind].pk]) if name != "request_list" else reverse(name)
+        if name.startswith("assignment_"):
+            return reverse(name, args=[self.assignment(kind).pk])
+        if name == "password_reset_confirm":
+            return reverse(name, args=["MQ", "set-password"])
+        return reverse(name)
+
+    def post_data(self, name: str, kind: str) -> dict:
+        """Data that makes an allowed POST succeed."""
+        spare = str(self.users["spare"].pk)
+        return {
+            "ask": {"for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
+            "followup_update": {"update-note": "An update from me"},
+            "followup_praise": {"praise-note": "It has manifested!"},
+            "followup_withdraw": {"withdraw-note": ""},
+            "followup_confidentiality": {"confidential": "0" if kind == "confidential" else "1"},
+            "request_assign": {"intercessors": [spare]},
+            "assignment_reassign": {"intercessor": spare, "note": ""},
+            "request_move": {"to_status": "breakthrough", "note": "", "visibility": "team"},
+            "request_update": {"note": "A team note", "visibility": "team"},
+            "request_pray": {"submission_key": "matrix-key", "minutes": "10"},
+            "assignment_release": {"note": ""},
+            "my_settings": {"is_available": "on", "max_active_assignments": "4", "preferred_categories": ["health"]},
+            "login": {"username": "nobody", "password": "wrong"},
+            "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
+            "password_reset": {"email": "nobody@example.org"},
+            "password_reset_confirm": {"new_password1": "x", "new_password2": "x"},
+        }.get(name, {})
+
+
+def _snapshot() -> dict:
+    return {
+        "requests": sorted(PrayerRequest.objects.values_list("pk", "status", "is_confidential")),
+        "assignments": sorted(Assignment.objects.values_list("pk", "intercessor_id", "released_at")),
+        "updates": StatusUpdate.objects.count(),
+        "prayer logs": PrayerLog.objects.count(),
+        "profiles": sorted(
+            IntercessorProfile.objects.values_list("user_id", "max_active_assignments", "is_available")
+        ),
+        "users": sorted(User.objects.values_list("pk", "password", "is_active")),
+    }
+
+
+CASES = [
+    pytest.param(name, persona, kind, method, id=f"{name}-{persona}-{kind}-{method}")
+    for name, (kinds, _rule) in ROWS.items()
+    for persona in PERSONAS
+    for kind in kinds
+    for method in ("get", "post")
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "persona", "kind", "method"), CASES)
+def test_it_answers_each_persona_as_the_rules_say(client, name, persona, kind, method):
+    world = World()
+    kind_for_data = kind if kind != "-" else "public"
+    expected = ROWS[name][1](persona, kind_for_data, method)
+    if persona not in ANONYMOUS_CLIENTS:
+        client.force_login(world.users[persona])
+    url = world.url(name, persona, kind_for_data)
+    before = _snapshot()
+
+    response = client.get(url) if method == "get" else client.post(url, world.post_data(name, kind_for_data))
+
+    if expected == LOGIN:
+        assert response.status_code == 302, response
+        assert response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == expected, (response.status_code, response.get("Location"))
+    if method == "get" or expected != FOUND:
+        assert _snapshot() == before, "a refused or read-only request changed the database"
