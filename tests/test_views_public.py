@@ -420,7 +420,21 @@ def test_it_never_shows_team_notes_journals_prayers_or_names(client, told):
         assert hidden not in content
     # First names and usernames of the leader and of every intercessor.
     assert re.findall(r"\b(?:anna|barnabas|lydia|simeon)\b", content, flags=re.IGNORECASE) == []
-    assert {update.visibility for update in response.context["page"].object_list} == {Visibility.REQUESTER}
+    assert all(
+        update.visibility == Visibility.REQUESTER or update.kind == UpdateKind.MOVE
+        for update in response.context["page"].object_list
+    )
+
+
+def test_it_tells_the_requester_of_every_move_but_not_a_team_note_on_it(client, told, assigned_intercessor):
+    services.move(
+        told, S.BREAKTHROUGH, actor=assigned_intercessor, note="TeamMoveNote-Hj3Pw", visibility=Visibility.TEAM
+    )
+
+    content = client.get(link_to(told)).content.decode()
+
+    assert "Status: Breakthrough in the spirit — awaiting manifestation" in content
+    assert "TeamMoveNote-Hj3Pw" not in content
 
 
 def test_it_keeps_the_request_title_out_of_the_page_title(client, db):

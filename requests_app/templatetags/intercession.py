@@ -2,6 +2,7 @@ import secrets
 
 from django import template
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -25,3 +26,13 @@ def days_since(moment) -> str:
     if days == 1:
         return _("yesterday")
     return ngettext("%(days)d day ago", "%(days)d days ago", days) % {"days": days}
+
+
+@register.filter
+def waited(moment) -> str:
+    """How long since `moment`: "less than a minute" rather than "0 minutes"."""
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return _("less than a minute")
+    return timesince(moment)

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,7 +33,7 @@ from requests_app.forms.public import (
     PraiseReportForm,
     WithdrawForm,
 )
-from requests_app.models import PrayerRequest, Status, Visibility
+from requests_app.models import PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
 
 PAGE_SIZE = 25
@@ -112,7 +113,10 @@ def _followup_page(
     moves = rules.allowed_moves(requester, prayer_request)
     # Only what was written for the requester: never the team's notes, the
     # private journals or the prayer log.
-    story = prayer_request.updates.filter(visibility=Visibility.REQUESTER).order_by("created_at", "pk")
+    # Every status move is theirs to know (its note only if written for them).
+    story = prayer_request.updates.filter(Q(visibility=Visibility.REQUESTER) | Q(kind=UpdateKind.MOVE)).order_by(
+        "created_at", "pk"
+    )
     paginator = Paginator(story, PAGE_SIZE)
     # The latest entries first come into view: the last page, unless asked.
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)

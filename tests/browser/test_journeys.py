@@ -355,11 +355,6 @@ def test_it_logs_one_prayer_for_a_double_tap(new_page):
     assert PrayerLog.objects.filter(intercessor=assigned).count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="App bug: base.html's navigation collapses behind a toggler that needs JavaScript, "
-    "so at phone width without JavaScript no menu link (Team log in, My assignments, Log out) can be reached.",
-)
 def test_it_lets_a_phone_without_javascript_reach_the_menu(new_page):
     visitor = new_page(viewport=PHONE, java_script_enabled=False)
     visitor.goto("/ask/")
