@@ -65,11 +65,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
+    "axes",
     "requests_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Cache-Control: no-store on every page (static files excepted).
+    "requests_app.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,7 +84,11 @@ MIDDLEWARE = [
     # @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session timeouts (after auth and messages).
+    "requests_app.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes: last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "intercession.urls"
@@ -143,6 +152,31 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# django-axes watches every log-in: after AXES_FAILURE_LIMIT failures for one
+# user name from one address, that pair is locked out for the cool-off time.
+# Unknown user names are counted the same way, so the answers never tell
+# whether a name exists. Its backend must come first; it needs the request,
+# so tests use client.force_login, or client.login(request=HttpRequest(), ...).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("DJANGO_AXES_COOLOFF_HOURS", 1)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Lockouts are still logged as warnings; every ordinary log-in is not.
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "requests_app.middleware.locked_out"
+# The client's address: REMOTE_ADDR, or X-Forwarded-For only as far as our
+# own proxies wrote it (see TRUSTED_PROXY_COUNT below).
+AXES_CLIENT_IP_CALLABLE = "requests_app.middleware.client_ip"
+
+# A session ends after this long without a request, and this long after
+# logging in, whatever happens (requests_app.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_SECONDS = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
@@ -179,6 +213,11 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Asking browsers to preload HSTS binds the whole registrable domain (often
+# the church's main site, not only this app) and is hard to undo: an
+# operator's decision (DJANGO_SECURE_HSTS_PRELOAD=1), not a default. So the
+# deploy check's reminder about it is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -187,7 +226,32 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 60 * 60 * 12)
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", SESSION_ABSOLUTE_SECONDS)
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# How many reverse proxies of ours stand in front of the app. 0 (the
+# default): the client is REMOTE_ADDR and X-Forwarded-For is never read, so a
+# client cannot pick its own address. N: the address is the Nth entry from
+# the right of X-Forwarded-For (requests_app.middleware.client_ip).
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+
+# Content-Security-Policy (django-csp 4): everything from this site only, no
+# inline script or style, no framing, no plugins. Templates carry no inline
+# <script>, on*= handler or style= attribute; scripts live in static/js.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 # --- Forms ----------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -196,14 +260,75 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Logging --------------------------------------------------------------
 # Request text never goes into logs; see the confidentiality rules in the
 # README. Log lines carry ids and events only.
+# Paths are secrets too: every handler runs requests_app.log_filters.
+# RedactSecrets, which rewrites /followup/<token>/ (and password-reset
+# links) to /followup/[token]/ and drops query-string values, in the
+# message, its arguments, the traceback and the request an error e-mail
+# quotes. Every Django logger is listed, so none keeps a handler of Django's
+# defaults without that filter.
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "filters": {
+        "redact_secrets": {"()": "requests_app.log_filters.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+        # Server errors to settings.ADMINS (none unless configured).
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact_secrets", "require_debug_false"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Everything of Django's goes to the root's console.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # 404s and 403s as warnings; 500s as errors, also e-mailed.
+        "django.request": {"handlers": ["mail_admins"], "level": "WARNING", "propagate": True},
+        # CSRF failures and other suspicious operations; the serious ones e-mailed.
+        "django.security": {"handlers": ["mail_admins"], "level": "WARNING", "propagate": True},
+        # Anyone can send a wrong Host header: logged, never e-mailed.
+        "django.security.DisallowedHost": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        # SQL with its parameters would carry request text: never at DEBUG.
+        "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's access log: the request line, redacted.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
+# Crash reports (the error e-mail, the debug page) hide what views mark with
+# sensitive_post_parameters / sensitive_variables, with DEBUG on too, and
+# secret paths, query values and token-like variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "requests_app.log_filters.ConfidentialExceptionReporterFilter"
 
 # --- Intercession ---------------------------------------------------------
 # An active request nobody has prayed for in this many days is a coverage gap.
 INTERCESSION_COVERAGE_DAYS = env_int("INTERCESSION_COVERAGE_DAYS", 3)
+
+# --- Rate limits ----------------------------------------------------------
+# Per client (REMOTE_ADDR, or X-Forwarded-For as far as TRUSTED_PROXY_COUNT
+# proxies of ours wrote it), counted in Django's cache: with several app
+# processes the cache must be shared (Redis) for a limit to hold.
+# Requests for prayer through the public form, per window:
+INTERCESSION_SUBMIT_LIMIT = env_int("INTERCESSION_SUBMIT_LIMIT", 5)
+INTERCESSION_SUBMIT_WINDOW_SECONDS = env_int("INTERCESSION_SUBMIT_WINDOW_SECONDS", 60 * 60)
+# Actions through follow-up links (updates, praise reports, withdrawals,
+# confidentiality), per window:
+INTERCESSION_FOLLOWUP_LIMIT = env_int("INTERCESSION_FOLLOWUP_LIMIT", 20)
+INTERCESSION_FOLLOWUP_WINDOW_SECONDS = env_int("INTERCESSION_FOLLOWUP_WINDOW_SECONDS", 60 * 60)

@@ -63,6 +63,13 @@ admin.site.unregister(User)
 @admin.register(User)
 class IntercessionUserAdmin(UserAdmin):
     inlines = [IntercessorProfileInline]
+    # No deleting: an account carries the story it wrote (its notes, prayers
+    # and assignments), and the delete page would list those objects even for
+    # requests the administrator may not see. Untick "active" instead.
+    actions = []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 def _redacted_unless_public(field: str, description):

@@ -365,3 +365,39 @@ class IntercessorProfile(models.Model):
                 {"preferred_categories": _("Unknown categories: %(names)s") % {"names": ", ".join(sorted(unknown))}},
                 code="unknown_category",
             )
+
+
+class AccessAction(models.TextChoices):
+    VIEWED = "viewed", _("Opened")
+    EXPORTED = "exported", _("Exported")
+
+
+class AccessLogEntry(models.Model):
+    """Someone on the team opened (or exported) a confidential request: who
+    and when, never what they saw — the entry holds no text of the request.
+
+    Written by `requests_app.access_log.record` for confidential requests
+    only, each time a leader or an assigned intercessor opens the request's
+    page, so the leaders can read on that page who has seen it. The requester
+    is the request's owner and reading their own follow-up page is not
+    logged; `user` is nullable so that an entry without an account can be
+    told apart, but the app writes none. Entries are never edited or deleted
+    by the app, and a user with entries cannot be deleted (deactivate them).
+    """
+
+    prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="access_log")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=AccessAction.choices, default=AccessAction.VIEWED)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-pk"]
+        constraints = [_choices_check("action", AccessAction, "access_log_action_valid")]
+        indexes = [models.Index(fields=["prayer_request", "-at"], name="access_log_by_request")]
+
+    def __str__(self) -> str:
+        return f"Access log entry #{self.pk} (request #{self.prayer_request_id})"

@@ -1,13 +1,23 @@
-"""Read-side queries shared by several pages (team page, assignment picker)."""
+"""Read-side queries shared by several pages (team page, assignment picker,
+coverage page and dashboard)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db.models import BooleanField, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from requests_app import roles
-from requests_app.models import Assignment, IntercessorProfile, PrayerLog
+from requests_app.models import (
+    Assignment,
+    IntercessorProfile,
+    PrayerLog,
+    PrayerRequestQuerySet,
+    Status,
+    StatusUpdate,
+    UpdateKind,
+)
 
 _DEFAULT_CAPACITY = IntercessorProfile._meta.get_field("max_active_assignments").default
 
@@ -45,3 +55,25 @@ def intercessors_with_load(*, prayers_since: datetime | None = None) -> QuerySet
             prayers_since_count=Coalesce(Subquery(prayers, output_field=IntegerField()), Value(0))
         )
     return queryset.order_by("first_name", "last_name", "username")
+
+
+def coverage_gaps(requests: PrayerRequestQuerySet, *, days: int, now: datetime | None = None) -> PrayerRequestQuerySet:
+    """Active requests nobody has prayed for in `days` days, the longest gap
+    first, annotated with `last_prayed_at` and `gap_since`.
+
+    The gap runs from the last prayer or, if nobody has prayed yet, from when
+    the request (last) entered intercession, or failing that was submitted.
+    """
+    now = now or timezone.now()
+    entered_intercession = (
+        StatusUpdate.objects.filter(prayer_request=OuterRef("pk"), kind=UpdateKind.MOVE, to_status=Status.INTERCEDING)
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+    return (
+        requests.filter(status__in=(Status.INTERCEDING, Status.BREAKTHROUGH))
+        .with_last_prayer()
+        .annotate(gap_since=Coalesce("last_prayed_at", Subquery(entered_intercession), "created_at"))
+        .filter(gap_since__lte=now - timedelta(days=days))
+        .order_by("gap_since", "pk")
+    )

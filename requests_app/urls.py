@@ -3,7 +3,7 @@ has a row for each of these names and fails when one is missing."""
 
 from django.urls import path
 
-from requests_app.views import account, lists, public, request_page
+from requests_app.views import account, dashboard, lists, public, request_page, sheet
 
 urlpatterns = [
     # Requesters: no account, a private follow-up link.
@@ -17,11 +17,13 @@ urlpatterns = [
     # The team's lists.
     path("", lists.home, name="home"),
     path("triage/", lists.triage, name="triage"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("requests/", lists.request_list, name="request_list"),
     path("mine/", lists.my_assignments, name="my_assignments"),
     path("board/", lists.board, name="board"),
     path("team/", lists.team, name="team"),
     path("coverage/", lists.coverage, name="coverage"),
+    path("sheet/", sheet.prayer_sheet, name="prayer_sheet"),
     path("history/", lists.history, name="history"),
     # One request, and what can be done to it.
     path("requests/<int:pk>/", request_page.detail, name="request_detail"),

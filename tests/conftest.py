@@ -10,6 +10,7 @@ who is a `Requester` built from the request itself.
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
+from django.core.cache import cache
 from django.db import connection
 
 from requests_app import roles, services
@@ -17,6 +18,14 @@ from requests_app.models import Category, IntercessorProfile, PrayerRequest, Sta
 from requests_app.rules import Requester
 
 PASSWORD = "a-long-test-password-42"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate limits and login lockouts count in the cache: each test starts clean.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -127,6 +127,8 @@ ROWS = {
     "request_list": (NO_KIND, leaders_only()),
     "team": (NO_KIND, leaders_only()),
     "coverage": (NO_KIND, leaders_only()),
+    "dashboard": (NO_KIND, leaders_only()),
+    "prayer_sheet": (NO_KIND, leaders_only()),
     "my_assignments": (NO_KIND, team()),
     "board": (NO_KIND, team()),
     "history": (NO_KIND, team()),

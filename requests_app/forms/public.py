@@ -3,7 +3,7 @@ through the follow-up link. Every field is listed explicitly, so nothing a
 visitor adds to a POST (a status, a token hash) ever reaches the model."""
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from requests_app.models import PrayerRequest
@@ -14,9 +14,29 @@ NOTE_MAX_LENGTH = 4000
 TOO_LONG = _("Please keep this to %(limit_value)d characters or fewer (it has %(show_value)d).")
 
 
+class EmptiedTextInput(forms.TextInput):
+    """A text box that never shows what was typed in it."""
+
+    def format_value(self, value):
+        return None
+
+
 class AskForm(forms.ModelForm):
     """A new request, as the requester writes it. `services.submit_request`
-    takes exactly these fields."""
+    takes exactly the model's fields (`request_fields()`).
+
+    `website` is a honeypot: hidden from people (and screen readers), it is
+    the kind of field a spam robot fills in. Filled, the form is refused."""
+
+    HONEYPOT = "website"
+
+    website = forms.CharField(
+        label=_("Leave this empty"),
+        required=False,
+        # Never shown again filled: a person whose browser filled it in can
+        # send the form again as it is.
+        widget=EmptiedTextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
     class Meta:
         model = PrayerRequest
@@ -89,10 +109,17 @@ class AskForm(forms.ModelForm):
 
     error_messages = {
         "email_needed_for_updates": _("To receive updates, give us an e-mail address, or untick “Send me updates”."),
+        "honeypot": _(
+            "Your request was not sent: a hidden field meant to catch spam robots was filled in, so this looked "
+            "like an automatic submission. If you are a person, please send the form again, or phone the church "
+            "office."
+        ),
     }
 
     def clean(self):
         cleaned_data = super().clean()
+        if cleaned_data.get(self.HONEYPOT):
+            raise ValidationError(self.error_messages["honeypot"], code="honeypot")
         # An address that was given but is invalid already has its message.
         wants_updates_without_address = (
             cleaned_data.get("wants_updates")
@@ -105,6 +132,15 @@ class AskForm(forms.ModelForm):
                 ValidationError(self.error_messages["email_needed_for_updates"], code="email_needed_for_updates"),
             )
         return cleaned_data
+
+    @property
+    def is_spam(self) -> bool:
+        """Whether the honeypot was filled (after `is_valid()`)."""
+        return self.has_error(NON_FIELD_ERRORS, "honeypot")
+
+    def request_fields(self) -> dict:
+        """What `services.submit_request` takes: the model's fields only."""
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
 class FollowupUpdateForm(forms.Form):

@@ -6,11 +6,10 @@ the user wrote themselves, from their own rows checked against it), is
 paginated, and costs the same number of queries however long it is.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,7 +25,6 @@ from requests_app.models import (
     PrayerRequest,
     Status,
     StatusUpdate,
-    UpdateKind,
     Visibility,
 )
 
@@ -138,26 +136,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
     """
     form = CoverageForm(request.GET or None)
     days = form.days_or_default()
-    entered_intercession = (
-        StatusUpdate.objects.filter(prayer_request=OuterRef("pk"), kind=UpdateKind.MOVE, to_status=Status.INTERCEDING)
-        .order_by("-created_at", "-pk")
-        .values("created_at")[:1]
-    )
-    gaps = (
-        PrayerRequest.objects.visible_to(request.user)
-        .filter(status__in=(Status.INTERCEDING, Status.BREAKTHROUGH))
-        .with_last_prayer()
-        .annotate(gap_since=Coalesce("last_prayed_at", Subquery(entered_intercession), "created_at"))
-        .filter(gap_since__lte=timezone.now() - timedelta(days=days))
-        .order_by("gap_since", "pk")
-        .prefetch_related(
-            Prefetch(
-                "assignments",
-                queryset=Assignment.objects.active()
-                .select_related("intercessor")
-                .order_by("intercessor__first_name", "intercessor__username"),
-                to_attr="active_assignments",
-            )
+    gaps = queries.coverage_gaps(PrayerRequest.objects.visible_to(request.user), days=days).prefetch_related(
+        Prefetch(
+            "assignments",
+            queryset=Assignment.objects.active()
+            .select_related("intercessor")
+            .order_by("intercessor__first_name", "intercessor__username"),
+            to_attr="active_assignments",
         )
     )
     page = _page(request, gaps)

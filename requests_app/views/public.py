@@ -6,11 +6,19 @@ so a wrong or old token is a 404 like any page that does not exist. The
 token is shown once, on the page right after asking, and only its hash is
 stored. Pages that show the request or the link are never cached and ask
 search engines not to index them.
+
+Against abuse: the ask form has a honeypot field, and asking and the
+follow-up actions are limited per client (`requests_app.ratelimit`); a
+refusal says why and changes nothing. Every view that receives request text
+hides the POST and its local variables from crash reports.
 """
 
+import logging
+import math
 from collections.abc import Callable
 from functools import partial
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,10 +29,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from requests_app import access, notifications, rules, services
+from requests_app import access, notifications, ratelimit, rules, services
 from requests_app.exceptions import IntercessionError, NotAllowed
 from requests_app.forms.public import (
     AskForm,
@@ -36,7 +46,13 @@ from requests_app.forms.public import (
 from requests_app.models import PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
 
+logger = logging.getLogger(__name__)
+
 PAGE_SIZE = 25
+
+# Rate-limit scopes: asking, and every action through a follow-up link.
+SUBMIT_SCOPE = "ask"
+FOLLOWUP_SCOPE = "followup"
 
 # The raw token lives in the session only between the POST that created it
 # and the one page that shows it.
@@ -60,15 +76,67 @@ def _not_indexed(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _how_long(seconds: int) -> str:
+    """“an hour”, “2 hours”, “15 minutes”: how long a rate-limit window is."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("an hour", "%(count)d hours", hours) % {"count": hours}
+    return ngettext("a minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+def _too_many(window: int) -> str:
+    return _("Too many requests from your connection — please wait %(wait)s or phone the church office.") % {
+        "wait": _how_long(window)
+    }
+
+
+def _within_submit_limit(request: HttpRequest) -> bool:
+    return ratelimit.hit(
+        SUBMIT_SCOPE,
+        ratelimit.client_address(request),
+        settings.INTERCESSION_SUBMIT_LIMIT,
+        settings.INTERCESSION_SUBMIT_WINDOW_SECONDS,
+    )
+
+
+def _within_followup_limit(request: HttpRequest) -> bool:
+    return ratelimit.hit(
+        FOLLOWUP_SCOPE,
+        ratelimit.client_address(request),
+        settings.INTERCESSION_FOLLOWUP_LIMIT,
+        settings.INTERCESSION_FOLLOWUP_WINDOW_SECONDS,
+    )
+
+
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@sensitive_post_parameters()
+@sensitive_variables()
 def ask(request: HttpRequest) -> HttpResponse:
-    """The public form to ask for prayer."""
+    """The public form to ask for prayer.
+
+    A filled honeypot is a 400 and too many requests from one client a 429:
+    the form comes back with what was typed (the honeypot emptied) and says
+    why; nothing is stored or sent."""
     form = AskForm(request.POST) if request.method == "POST" else AskForm()
-    if form.is_bound and form.is_valid():
+    status = 200
+    if form.is_bound and not form.is_valid():
+        if form.is_spam:
+            logger.info("request refused: the honeypot was filled")
+            status = 400
+    elif form.is_bound and not _within_submit_limit(request):
+        logger.info("request refused: rate limit")
+        message = "{} {}".format(
+            _too_many(settings.INTERCESSION_SUBMIT_WINDOW_SECONDS),
+            _("Your request has not been sent; what you wrote is still below."),
+        )
+        form.add_error(None, ValidationError(message, code="rate_limited"))
+        status = 429
+    elif form.is_bound:
         try:
-            prayer_request, token = services.submit_request(**form.cleaned_data)
+            prayer_request, token = services.submit_request(**form.request_fields())
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
@@ -78,12 +146,13 @@ def ask(request: HttpRequest) -> HttpResponse:
                 link = request.build_absolute_uri(reverse("followup", args=[token]))
                 transaction.on_commit(partial(notifications.send_followup_link, prayer_request, link))
             return redirect("ask_sent")
-    return render(request, "requests_app/public/ask.html", {"form": form})
+    return render(request, "requests_app/public/ask.html", {"form": form}, status=status)
 
 
 @login_not_required
 @never_cache
 @require_GET
+@sensitive_variables()
 def ask_sent(request: HttpRequest) -> HttpResponse:
     """The follow-up link, shown once: the token leaves the session here.
 
@@ -106,9 +175,10 @@ def _followup_page(
     praise_form: PraiseReportForm | None = None,
     withdraw_form: WithdrawForm | None = None,
     confidentiality_form: ConfidentialityForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     """The follow-up page, with the forms the requester may use now; a form
-    that failed validation is passed in to show its errors."""
+    that failed validation (or was refused) is passed in to show it again."""
     requester = Requester(prayer_request.pk)
     moves = rules.allowed_moves(requester, prayer_request)
     # Only what was written for the requester: never the team's notes, the
@@ -137,7 +207,20 @@ def _followup_page(
         "confidentiality_form": confidentiality_form
         or ConfidentialityForm(initial={"confidential": "0" if prayer_request.is_confidential else "1"}),
     }
-    return _not_indexed(render(request, "requests_app/public/followup.html", ctx))
+    return _not_indexed(render(request, "requests_app/public/followup.html", ctx, status=status))
+
+
+def _too_many_followups(request: HttpRequest, token: str, prayer_request: PrayerRequest, **forms) -> HttpResponse:
+    """A 429: the page again, with what was typed, saying why nothing changed."""
+    logger.info("follow-up action refused: rate limit")
+    messages.error(
+        request,
+        "{} {}".format(
+            _too_many(settings.INTERCESSION_FOLLOWUP_WINDOW_SECONDS),
+            _("Nothing has been changed; what you wrote is still below."),
+        ),
+    )
+    return _followup_page(request, token, prayer_request, status=429, **forms)
 
 
 def _carry_out(request: HttpRequest, token: str, action: Callable[[], object], done: str) -> HttpResponse:
@@ -167,6 +250,7 @@ def _refuse_move(request: HttpRequest, token: str, prayer_request: PrayerRequest
 @login_not_required
 @never_cache
 @require_safe
+@sensitive_variables()
 def followup(request: HttpRequest, token: str) -> HttpResponse:
     """The requester's own request: where it stands, its story, and what
     they can do."""
@@ -177,9 +261,15 @@ def followup(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def followup_update(request: HttpRequest, token: str) -> HttpResponse:
+    # Counted before the token is looked up: guessing links costs too.
+    within_limit = _within_followup_limit(request)
     prayer_request = access.get_request_for_token(token)
     form = FollowupUpdateForm(request.POST, prefix="update")
+    if not within_limit:
+        return _too_many_followups(request, token, prayer_request, update_form=form)
     if not form.is_valid():
         return _followup_page(request, token, prayer_request, update_form=form)
     return _carry_out(
@@ -198,11 +288,16 @@ def followup_update(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def followup_praise(request: HttpRequest, token: str) -> HttpResponse:
+    within_limit = _within_followup_limit(request)
     prayer_request = access.get_request_for_token(token)
+    form = PraiseReportForm(request.POST, prefix="praise")
+    if not within_limit:
+        return _too_many_followups(request, token, prayer_request, praise_form=form)
     if Status.ANSWERED not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
         return _refuse_move(request, token, prayer_request)
-    form = PraiseReportForm(request.POST, prefix="praise")
     if not form.is_valid():
         return _followup_page(request, token, prayer_request, praise_form=form)
     return _carry_out(
@@ -218,11 +313,16 @@ def followup_praise(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def followup_withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    within_limit = _within_followup_limit(request)
     prayer_request = access.get_request_for_token(token)
+    form = WithdrawForm(request.POST, prefix="withdraw")
+    if not within_limit:
+        return _too_many_followups(request, token, prayer_request, withdraw_form=form)
     if Status.CLOSED not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
         return _refuse_move(request, token, prayer_request)
-    form = WithdrawForm(request.POST, prefix="withdraw")
     if not form.is_valid():
         return _followup_page(request, token, prayer_request, withdraw_form=form)
     return _carry_out(
@@ -238,9 +338,14 @@ def followup_withdraw(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def followup_confidentiality(request: HttpRequest, token: str) -> HttpResponse:
+    within_limit = _within_followup_limit(request)
     prayer_request = access.get_request_for_token(token)
     form = ConfidentialityForm(request.POST)
+    if not within_limit:
+        return _too_many_followups(request, token, prayer_request)
     if not form.is_valid():
         return _followup_page(request, token, prayer_request, confidentiality_form=form)
     confidential = form.cleaned_data["confidential"]

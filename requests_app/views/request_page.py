@@ -20,12 +20,14 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from requests_app import access, queries, roles, rules, services
+from requests_app import access, access_log, queries, roles, rules, services
 from requests_app.exceptions import IntercessionError, NotAllowed
 from requests_app.forms.request_page import AssignForm, MoveForm, PrayForm, ReassignForm, ReleaseForm, UpdateForm
 from requests_app.models import (
+    AccessAction,
     Assignment,
     Category,
     PrayerLog,
@@ -197,6 +199,18 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         visibilities = []
 
+    # Opening a confidential request is written down (who and when, never
+    # what): a deliberate write on GET, for the leaders' audit. HEAD shows
+    # nothing, so it records nothing.
+    if prayer_request.is_confidential and request.method == "GET":
+        access_log.record(prayer_request, user, AccessAction.VIEWED)
+    access_log_pager = None
+    if is_leader and prayer_request.is_confidential:
+        access_page = Paginator(access_log.entries_for(prayer_request), PAGE_SIZE).get_page(request.GET.get("access"))
+        for entry in access_page.object_list:
+            entry.user_name = _display_name(entry.user)
+        access_log_pager = _pager(request, access_page, "access", "access-log")
+
     can_assign = rules.can_assign(user, prayer_request)
     ctx = {
         "prayer_request": prayer_request,
@@ -217,6 +231,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_reassign": can_assign,
         "can_make_confidential": not prayer_request.is_confidential
         and rules.can_set_confidential(user, prayer_request, True),
+        "access_log": access_log_pager,
     }
     return render(request, "requests_app/request_detail.html", ctx)
 
@@ -238,6 +253,8 @@ def _assign_page(
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
+@sensitive_variables()
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_assign)
     rows = _intercessor_rows(prayer_request)
@@ -267,6 +284,8 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     # Only someone holding a role on this request (leader, assigned
     # intercessor) can make any move; everyone else gets the 403 up front.
@@ -297,6 +316,8 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def update(request: HttpRequest, pk: int) -> HttpResponse:
     prayer_request = access.get_request_for_user(request.user, pk)
     form = UpdateForm(request.POST)
@@ -325,6 +346,8 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def pray(request: HttpRequest, pk: int) -> HttpResponse:
     prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_log_prayer)
     back = _safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk)
@@ -375,6 +398,8 @@ def make_confidential(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     assignment = access.get_assignment_for_user(user, pk)
@@ -412,6 +437,8 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters()
+@sensitive_variables()
 def reassign(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = access.get_assignment_for_user(request.user, pk)
     prayer_request = assignment.prayer_request

@@ -1,0 +1,150 @@
+"""The figures of the leader's dashboard: pure read-side queries.
+
+Each function takes the requests its reader may see (always a
+`PrayerRequest.objects.visible_to(user)` queryset: the one visibility rule
+also scopes counts) and a `now`, so that tests can pin the answer, and costs
+one query however many requests and prayers there are. They return numbers
+only: no title or person ever leaves here.
+"""
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from requests_app.models import PrayerLog, PrayerRequestQuerySet, Status
+
+# The figures about time cover the requests submitted in this last period:
+# long enough to mean something, short enough to describe the team of today.
+MEDIAN_PERIOD = timedelta(days=365)
+WEEKS_OF_PRAYER = 12
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    by_status: list[StatusCount]
+    total: int
+    new_this_week: int
+    # The backlog: requests waiting for their first intercessor.
+    waiting: int
+    oldest_waiting_since: datetime | None
+
+
+@dataclass(frozen=True)
+class WeekOfPrayer:
+    starts: date
+    prayers: int
+
+
+@dataclass(frozen=True)
+class Median:
+    """The median of a duration over `sample` requests (None if none)."""
+
+    duration: timedelta | None
+    sample: int
+
+
+@dataclass(frozen=True)
+class Medians:
+    submission_to_first_prayer: Median
+    submission_to_breakthrough: Median
+    breakthrough_to_manifestation: Median
+
+
+def request_counts(requests: PrayerRequestQuerySet, *, now: datetime) -> RequestCounts:
+    """How many requests in each status, how many came in the last 7 days,
+    and the backlog waiting for assignment with the date of its oldest."""
+    by_status = {f"status_{value}": Count("pk", filter=Q(status=value)) for value in Status.values}
+    figures = requests.order_by().aggregate(
+        **by_status,
+        new_this_week=Count("pk", filter=Q(created_at__gt=now - timedelta(days=7))),
+        oldest_waiting_since=Min("created_at", filter=Q(status=Status.NEW)),
+    )
+    counts = [StatusCount(status.value, status.label, figures[f"status_{status.value}"]) for status in Status]
+    return RequestCounts(
+        by_status=counts,
+        total=sum(count.count for count in counts),
+        new_this_week=figures["new_this_week"],
+        waiting=figures[f"status_{Status.NEW.value}"],
+        oldest_waiting_since=figures["oldest_waiting_since"],
+    )
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def prayers_per_week(
+    requests: PrayerRequestQuerySet, *, now: datetime, weeks: int = WEEKS_OF_PRAYER
+) -> list[WeekOfPrayer]:
+    """Prayers logged in each of the last `weeks` calendar weeks (Monday to
+    Sunday, in the site's time zone), oldest first; the last is this week,
+    so far. One query: a count per week, side by side."""
+    today = timezone.localtime(now).date()
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    # Each boundary is a local midnight, so a week keeps its 7 days across a
+    # change of daylight saving time.
+    starts = [_local_midnight(monday) for monday in mondays]
+    ends = [*starts[1:], _local_midnight(this_monday + timedelta(weeks=1))]
+    counts = (
+        PrayerLog.objects.filter(prayer_request__in=requests)
+        .order_by()
+        .aggregate(
+            **{
+                f"week_{number}": Count("pk", filter=Q(prayed_at__gte=start, prayed_at__lt=end))
+                for number, (start, end) in enumerate(zip(starts, ends, strict=True))
+            }
+        )
+    )
+    return [WeekOfPrayer(monday, counts[f"week_{number}"]) for number, monday in enumerate(mondays)]
+
+
+def _median(durations: list[timedelta]) -> Median:
+    # A negative duration is a date entered by hand out of order: not a
+    # measure of how long anything took.
+    kept = [duration.total_seconds() for duration in durations if duration >= timedelta(0)]
+    if not kept:
+        return Median(None, 0)
+    return Median(timedelta(seconds=statistics.median(kept)), len(kept))
+
+
+def median_durations(requests: PrayerRequestQuerySet, *, now: datetime, period: timedelta = MEDIAN_PERIOD) -> Medians:
+    """Median times from submission to the first prayer, from submission to
+    breakthrough in the spirit, and from breakthrough to manifestation, over
+    the requests submitted in `period` that have reached each point.
+
+    One query fetches the four dates of each request; the medians are taken
+    here, the same way on SQLite and PostgreSQL.
+    """
+    first_prayer = (
+        PrayerLog.objects.filter(prayer_request=OuterRef("pk")).order_by("prayed_at").values("prayed_at")[:1]
+    )
+    rows = (
+        requests.filter(created_at__gte=now - period)
+        .order_by()
+        .annotate(first_prayed_at=Subquery(first_prayer))
+        .values_list("created_at", "first_prayed_at", "breakthrough_at", "answered_at")
+    )
+    to_first_prayer, to_breakthrough, to_manifestation = [], [], []
+    for created_at, first_prayed_at, breakthrough_at, answered_at in rows:
+        if first_prayed_at is not None:
+            to_first_prayer.append(first_prayed_at - created_at)
+        if breakthrough_at is not None:
+            to_breakthrough.append(breakthrough_at - created_at)
+            if answered_at is not None:
+                to_manifestation.append(answered_at - breakthrough_at)
+    return Medians(
+        submission_to_first_prayer=_median(to_first_prayer),
+        submission_to_breakthrough=_median(to_breakthrough),
+        breakthrough_to_manifestation=_median(to_manifestation),
+    )

@@ -1,0 +1,151 @@
+"""
+Middleware of the whole site: no page is kept in a cache, sessions end after
+a time without activity and after a fixed time, and the client's address is
+read the same way everywhere (login lockout, rate limits). Also the page
+django-axes answers with once a log-in is locked out.
+"""
+
+import ipaddress
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext_lazy as _
+
+# Session keys, in seconds since the epoch (JSON-serialisable integers).
+LOGGED_IN_AT = "_intercession_logged_in_at"
+LAST_SEEN_AT = "_intercession_last_seen_at"
+
+# Last-activity is written at most this often, so an ordinary request does
+# not save the session.
+LAST_SEEN_RESOLUTION = 60
+
+TIMED_OUT_MESSAGE = _("You were logged out after a time without activity. Please log in again.")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address.
+
+    REMOTE_ADDR, unless settings.TRUSTED_PROXY_COUNT says how many proxies we
+    run in front of the app: then the address the outermost of them saw, read
+    from the right of X-Forwarded-For (each proxy appends the address it got
+    the request from, so only the last TRUSTED_PROXY_COUNT entries were
+    written by us; whatever a client puts in front is ignored). A header
+    shorter than that, or an entry that is not an IP address, means the
+    request did not come through our proxies: REMOTE_ADDR then.
+    """
+    remote_addr = request.META.get("REMOTE_ADDR") or None
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if proxies <= 0:
+        return remote_addr
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < proxies:
+        return remote_addr
+    try:
+        return str(ipaddress.ip_address(forwarded[-proxies]))
+    except ValueError:
+        # Not an address: not something our proxy wrote.
+        return remote_addr
+
+
+def _is_static(request: HttpRequest) -> bool:
+    static_url = settings.STATIC_URL or ""
+    prefix = static_url if static_url.startswith("/") else "/" + static_url
+    return request.path.startswith(prefix)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store, private` on every page the app makes.
+
+    A page may show request content (a logged-in user's pages, the
+    requester's follow-up page, the form with what was typed), and no shared
+    or browser cache may keep one. Static files are left alone. What a view
+    already said (never_cache's max-age=0, no-cache, must-revalidate) is kept:
+    the directives are merged.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not _is_static(request):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class SessionTimeoutMiddleware:
+    """Log a user out after a time without activity and after a fixed time.
+
+    settings.SESSION_IDLE_SECONDS (no request for that long) and
+    settings.SESSION_ABSOLUTE_SECONDS (that long since logging in). The times
+    are kept in the session; last activity is written at most once a minute.
+    On expiry, any request (GET or POST) logs the user out and is sent to the
+    login page with a message; a GET comes back to where it was after
+    logging in again, a POST is not replayed.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        was_logged_in = request.user.is_authenticated
+        if was_logged_in:
+            now = int(time.time())
+            session = request.session
+            logged_in_at = session.get(LOGGED_IN_AT)
+            if not isinstance(logged_in_at, int):
+                # Logged in without the login view (force_login in tests), or
+                # a session from before this middleware: the user's last
+                # log-in is when it started. Stored with the next write, so
+                # a first request does not have to save the session.
+                last_login = request.user.last_login
+                logged_in_at = int(last_login.timestamp()) if last_login else now
+            last_seen_at = session.get(LAST_SEEN_AT)
+            if not isinstance(last_seen_at, int):
+                last_seen_at = logged_in_at
+            if (
+                now - last_seen_at > settings.SESSION_IDLE_SECONDS
+                or now - logged_in_at > settings.SESSION_ABSOLUTE_SECONDS
+            ):
+                return self._time_out(request)
+            if now - last_seen_at >= LAST_SEEN_RESOLUTION:
+                session[LOGGED_IN_AT] = logged_in_at
+                session[LAST_SEEN_AT] = now
+
+        response = self.get_response(request)
+
+        if not was_logged_in and request.user.is_authenticated:
+            # Just logged in through the login view, which saves the
+            # session anyway: the clock starts now.
+            self._stamp(request, int(time.time()))
+        return response
+
+    @staticmethod
+    def _stamp(request: HttpRequest, now: int) -> None:
+        request.session[LOGGED_IN_AT] = now
+        request.session[LAST_SEEN_AT] = now
+
+    @staticmethod
+    def _time_out(request: HttpRequest) -> HttpResponse:
+        logout(request)
+        messages.info(request, TIMED_OUT_MESSAGE)
+        if request.method in ("GET", "HEAD"):
+            return redirect_to_login(request.get_full_path())
+        return redirect(settings.LOGIN_URL)
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None = None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out log-in (AXES_LOCKOUT_CALLABLE).
+
+    The same page, with the same status, whether the user name exists or not;
+    the name that was typed is not repeated.
+    """
+    context = {"cooloff_hours": settings.AXES_COOLOFF_TIME}
+    return render(request, "registration/locked_out.html", context, status=429)
