@@ -320,6 +320,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "requests_app.log_filters.ConfidentialExcept
 # --- Intercession ---------------------------------------------------------
 # An active request nobody has prayed for in this many days is a coverage gap.
 INTERCESSION_COVERAGE_DAYS = env_int("INTERCESSION_COVERAGE_DAYS", 3)
+# The site's address, for the links in e-mails (no trailing slash).
+INTERCESSION_SITE_URL = env_str("INTERCESSION_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# An e-mail the mail server refused this many times is shown to leaders as undeliverable.
+INTERCESSION_OUTBOX_MAX_ATTEMPTS = env_int("INTERCESSION_OUTBOX_MAX_ATTEMPTS", 8)
 
 # --- Rate limits ----------------------------------------------------------
 # Per client (REMOTE_ADDR, or X-Forwarded-For as far as TRUSTED_PROXY_COUNT

@@ -401,3 +401,53 @@ class AccessLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Access log entry #{self.pk} (request #{self.prayer_request_id})"
+
+
+class OutboxMessageQuerySet(models.QuerySet):
+    def due(self, now, max_attempts: int) -> "OutboxMessageQuerySet":
+        """Unsent messages whose time has come and which were not given up."""
+        return self.filter(sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=max_attempts)
+
+    def undeliverable(self, max_attempts: int) -> "OutboxMessageQuerySet":
+        return self.filter(sent_at__isnull=True, attempts__gte=max_attempts)
+
+
+class OutboxMessage(models.Model):
+    """An e-mail waiting to be sent, written in the same transaction as the
+    change that caused it (`requests_app.notifications`), delivered afterwards
+    by `requests_app.outbox`. Carries no confidential content: the app's name,
+    a generic sentence and a link."""
+
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    kind = models.CharField(max_length=30)
+    # For log lines (ids only); null for e-mails about no one request.
+    prayer_request = models.ForeignKey(
+        PrayerRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The exception's class name only: SMTP errors quote addresses.
+    last_error = models.CharField(max_length=200, blank=True)
+
+    objects = OutboxMessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+        ordering = ["next_attempt_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="outbox_dedupe_key_once"),
+        ]
+        indexes = [
+            # The sender's query: unsent, by when they are due.
+            models.Index(fields=["next_attempt_at"], condition=Q(sent_at__isnull=True), name="outbox_unsent_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outbox message #{self.pk}"

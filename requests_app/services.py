@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from requests_app import roles, rules
+from requests_app import notifications, roles, rules
 from requests_app.exceptions import AssignmentRefused, IntercessionError, InvalidTransition, NotAllowed
 from requests_app.models import (
     OPEN_STATUSES,
@@ -97,6 +97,7 @@ def submit_request(
             to_status=Status.NEW,
             visibility=Visibility.REQUESTER,
         )
+        notifications.request_submitted(prayer_request)
     return prayer_request, token
 
 
@@ -135,6 +136,7 @@ def move(
             raise NotAllowed(_("You may not move this request to “%(target)s”.") % {"target": to_status.label})
 
         update = _apply_move(locked, to_status, actor=actor, note=note, visibility=visibility)
+        notifications.status_moved(locked, to_status, actor=actor)
     _sync(prayer_request, locked)
     return update
 
@@ -216,6 +218,7 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
             )
         if locked.status == Status.NEW:
             _apply_move(locked, Status.INTERCEDING, actor=by, note="", visibility=Visibility.REQUESTER)
+        notifications.assigned(locked, chosen)
     _sync(prayer_request, locked)
     return assignments
 
@@ -269,6 +272,7 @@ def release(assignment: Assignment, *, by: Actor, note: str = "") -> Assignment:
             note=note,
             visibility=Visibility.TEAM,
         )
+        notifications.released(locked_request, locked.intercessor, by=by)
     assignment.released_at, assignment.released_by = locked.released_at, locked.released_by
     return assignment
 
@@ -307,7 +311,7 @@ def post_update(prayer_request: PrayerRequest, *, actor: Actor, note: str, visib
         )
         if not allowed:
             raise NotAllowed(_("You may not add updates to this request."))
-        return StatusUpdate.objects.create(
+        update = StatusUpdate.objects.create(
             prayer_request=locked,
             author=_author(actor),
             kind=UpdateKind.NOTE,
@@ -316,6 +320,8 @@ def post_update(prayer_request: PrayerRequest, *, actor: Actor, note: str, visib
             note=note,
             visibility=visibility,
         )
+        notifications.note_posted(locked, visibility, actor=actor)
+        return update
 
 
 def log_prayer(

@@ -3,7 +3,7 @@ has a row for each of these names and fails when one is missing."""
 
 from django.urls import path
 
-from requests_app.views import account, dashboard, lists, public, request_page, sheet
+from requests_app.views import account, dashboard, exports, lists, public, request_page, sheet
 
 urlpatterns = [
     # Requesters: no account, a private follow-up link.
@@ -19,6 +19,8 @@ urlpatterns = [
     path("triage/", lists.triage, name="triage"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("requests/", lists.request_list, name="request_list"),
+    path("requests/export.csv", exports.export_requests, name="export_requests"),
+    path("prayers/export.csv", exports.export_prayer_log, name="export_prayer_log"),
     path("mine/", lists.my_assignments, name="my_assignments"),
     path("board/", lists.board, name="board"),
     path("team/", lists.team, name="team"),

@@ -125,6 +125,8 @@ ROWS = {
     ),
     "triage": (NO_KIND, leaders_only()),
     "request_list": (NO_KIND, leaders_only()),
+    "export_requests": (NO_KIND, leaders_only()),
+    "export_prayer_log": (NO_KIND, leaders_only()),
     "team": (NO_KIND, leaders_only()),
     "coverage": (NO_KIND, leaders_only()),
     "dashboard": (NO_KIND, leaders_only()),

@@ -259,6 +259,8 @@ PLANS = {
     "triage": None,
     "dashboard": None,
     "request_list": None,
+    "export_requests": None,
+    "export_prayer_log": None,
     "my_assignments": None,
     "board": None,
     "team": None,

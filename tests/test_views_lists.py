@@ -734,7 +734,8 @@ def _rows_for_history(how_many, ctx):
 
 
 QUERY_CASES = [
-    (TRIAGE, "leader", _rows_for_triage, 5),
+    # + 1: the notice of undeliverable e-mails (requests_app/templatetags/outbox.py).
+    (TRIAGE, "leader", _rows_for_triage, 6),
     (REQUEST_LIST, "leader", _rows_for_request_list, 5),
     (BOARD, "leader", _rows_for_board, 5),
     (BOARD, "intercessor", _rows_for_board, 5),

@@ -16,7 +16,6 @@ hides the POST and its local variables from crash reports.
 import logging
 import math
 from collections.abc import Callable
-from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -136,15 +135,16 @@ def ask(request: HttpRequest) -> HttpResponse:
         status = 429
     elif form.is_bound:
         try:
-            prayer_request, token = services.submit_request(**form.request_fields())
+            # The follow-up e-mail is written to the outbox with the request.
+            with transaction.atomic():
+                prayer_request, token = services.submit_request(**form.request_fields())
+                link = request.build_absolute_uri(reverse("followup", args=[token]))
+                notifications.followup_link(prayer_request, link)
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
             request.session[FOLLOWUP_TOKEN_SESSION_KEY] = token
             request.session[FOLLOWUP_EMAILED_SESSION_KEY] = bool(prayer_request.requester_email)
-            if prayer_request.requester_email:
-                link = request.build_absolute_uri(reverse("followup", args=[token]))
-                transaction.on_commit(partial(notifications.send_followup_link, prayer_request, link))
             return redirect("ask_sent")
     return render(request, "requests_app/public/ask.html", {"form": form}, status=status)
 

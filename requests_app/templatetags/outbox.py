@@ -1,0 +1,36 @@
+"""`{% undeliverable_emails %}`: the leaders' notice of e-mails the outbox
+gave up on. One query, whatever the number of messages."""
+
+from django import template
+from django.db.models import Count, Window
+from django.utils.translation import gettext_lazy as _
+
+from requests_app import outbox
+
+register = template.Library()
+
+SHOWN = 10
+
+KIND_LABELS = {
+    "new_request": _("new request, to a leader"),
+    "followup_link": _("follow-up link, to a requester"),
+    "assigned": _("assignment, to an intercessor"),
+    "released": _("release"),
+    "requester_update": _("requester's update, to a leader"),
+    "stage_changed": _("news, to a requester"),
+    "note_for_requester": _("team note, to a requester"),
+}
+
+
+@register.inclusion_tag("requests_app/_undeliverable.html", takes_context=True)
+def undeliverable_emails(context):
+    if not context.get("is_leader"):
+        return {"messages_given_up": [], "total": 0}
+    rows = list(
+        outbox.undeliverable()
+        .annotate(total=Window(Count("pk")))
+        .only("to", "kind", "created_at", "attempts", "last_error")[:SHOWN]
+    )
+    for row in rows:
+        row.kind_label = KIND_LABELS.get(row.kind, row.kind)
+    return {"messages_given_up": rows, "total": rows[0].total if rows else 0}
