@@ -20,7 +20,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
@@ -34,7 +34,6 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from requests_app import access, notifications, ratelimit, rules, services
-from requests_app.exceptions import IntercessionError, NotAllowed
 from requests_app.forms.public import (
     AskForm,
     ConfidentialityForm,
@@ -44,6 +43,7 @@ from requests_app.forms.public import (
 )
 from requests_app.models import PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
+from requests_app.views.outcomes import carry_out
 
 logger = logging.getLogger(__name__)
 
@@ -226,15 +226,7 @@ def _too_many_followups(request: HttpRequest, token: str, prayer_request: Prayer
 def _carry_out(request: HttpRequest, token: str, action: Callable[[], object], done: str) -> HttpResponse:
     """Run a service for the requester: a refusal becomes a message (403 if
     they have no right at all), success a thank-you; back to the page."""
-    try:
-        action()
-    except NotAllowed:
-        raise PermissionDenied from None
-    except IntercessionError as exc:
-        messages.error(request, exc.message)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
+    if carry_out(request, action) is not None:
         messages.success(request, done)
     return redirect("followup", token)
 

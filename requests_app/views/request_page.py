@@ -37,6 +37,7 @@ from requests_app.models import (
     UpdateKind,
     Visibility,
 )
+from requests_app.views.outcomes import carry_out
 
 PAGE_SIZE = 25
 # The assignment picker shows how often each intercessor prayed lately.
@@ -294,19 +295,17 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect("request_detail", prayer_request.pk)
-    try:
-        services.move(
+    moved = carry_out(
+        request,
+        lambda: services.move(
             prayer_request,
             form.cleaned_data["to_status"],
             actor=request.user,
             note=form.cleaned_data["note"],
             visibility=form.cleaned_data["visibility"],
-        )
-    except NotAllowed:
-        raise PermissionDenied from None
-    except IntercessionError as refusal:
-        messages.error(request, refusal.message)
-    else:
+        ),
+    )
+    if moved is not None:
         messages.success(
             request,
             _("Request #%(pk)s is now “%(status)s”.")
@@ -324,20 +323,16 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect("request_detail", prayer_request.pk)
-    try:
-        entry = services.post_update(
+    entry = carry_out(
+        request,
+        lambda: services.post_update(
             prayer_request,
             actor=request.user,
             note=form.cleaned_data["note"],
             visibility=form.cleaned_data["visibility"],
-        )
-    except NotAllowed:
-        raise PermissionDenied from None
-    except ValidationError as invalid:
-        messages.error(request, invalid.messages[0])
-    except IntercessionError as refusal:
-        messages.error(request, refusal.message)
-    else:
+        ),
+    )
+    if entry is not None:
         if entry.visibility == Visibility.PRIVATE:
             messages.success(request, _("Kept in your private journal."))
         else:
@@ -355,22 +350,18 @@ def pray(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect(back)
-    try:
-        services.log_prayer(
+    logged = carry_out(
+        request,
+        lambda: services.log_prayer(
             prayer_request,
             intercessor=request.user,
             minutes=form.cleaned_data["minutes"],
             fasted=form.cleaned_data["fasted"],
             note=form.cleaned_data["note"],
             submission_key=form.cleaned_data["submission_key"],
-        )
-    except NotAllowed:
-        raise PermissionDenied from None
-    except ValidationError as invalid:
-        messages.error(request, invalid.messages[0])
-    except IntercessionError as refusal:
-        messages.error(request, refusal.message)
-    else:
+        ),
+    )
+    if logged is not None:
         messages.success(request, _("Prayer logged — thank you for standing in the gap."))
     return redirect(back)
 
