@@ -49,3 +49,15 @@ check-migrations: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The benchmark of issue 6 (docs/PERFORMANCE.md): makes and drops only the
+# databases intercession_bench_<size> on BENCH_POSTGRES_URL.
+SIZES ?= 10000 100000 1000000
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432
+BENCH_ARGS ?=
+
+.PHONY: bench
+
+## Generate 10k, 100k and 1M requests and measure every page (SIZES="10000 100000" to choose)
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run --sizes $(SIZES) --postgres-url $(BENCH_POSTGRES_URL) $(BENCH_ARGS)

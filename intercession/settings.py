@@ -87,6 +87,10 @@ MIDDLEWARE = [
     # Idle and absolute session timeouts (after auth and messages).
     "requests_app.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database error in a view: 409 for a held row, 503 when PostgreSQL is
+    # away, never a 500 (outside views: server_error and bad_request, the
+    # handlers in intercession/urls.py).
+    "requests_app.middleware.DatabaseErrorMiddleware",
     # django-axes: last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -132,8 +136,46 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    # Fail fast instead of hanging when PostgreSQL is away or a row is held:
+    # a connection attempt gives up after DATABASE_CONNECT_TIMEOUT seconds, a
+    # row lock is waited for DATABASE_LOCK_TIMEOUT seconds, a statement runs
+    # at most DATABASE_STATEMENT_TIMEOUT seconds (0 turns a limit off, e.g.
+    # for a long migration). The page then says so (requests_app.middleware.
+    # DatabaseErrorMiddleware): 409 for a lock, 503 otherwise.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    _pg_options["options"] = " ".join(
+        part
+        for part in (
+            f"-c lock_timeout={env_int('DATABASE_LOCK_TIMEOUT', 3) * 1000}",
+            f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT', 15) * 1000}",
+            # Options given in DATABASE_URL (?options=...) come last and win.
+            _pg_options.get("options", ""),
+        )
+        if part
+    )
+
+# --- Cache ----------------------------------------------------------------
+# Rate limits count in the cache; with more than one app process (or
+# server) it must be shared for a limit to hold: DJANGO_CACHE_URL, e.g.
+# redis://127.0.0.1:6379/0. Without it, each process keeps its own memory.
+CACHE_URL = env_str("DJANGO_CACHE_URL").strip()
+if not CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif CACHE_URL.split("://", 1)[0] in {"redis", "rediss", "unix"}:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            # Several sites (or test runs) can share one Redis.
+            "KEY_PREFIX": env_str("DJANGO_CACHE_KEY_PREFIX", "intercession"),
+            # A Redis that does not answer must not hold a page up for long
+            # (the rate limit then lets the request through, and logs it).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"DJANGO_CACHE_URL must be a redis:// (or rediss://, unix://) URL, not {CACHE_URL!r}")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -176,6 +218,9 @@ AXES_CLIENT_IP_CALLABLE = "requests_app.middleware.client_ip"
 # logging in, whatever happens (requests_app.middleware.SessionTimeoutMiddleware).
 SESSION_IDLE_SECONDS = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+# Sessions live in the database; with a shared cache they are also read
+# through it (written to both, so a cache flush logs nobody out).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")
@@ -324,6 +369,13 @@ INTERCESSION_COVERAGE_DAYS = env_int("INTERCESSION_COVERAGE_DAYS", 3)
 INTERCESSION_SITE_URL = env_str("INTERCESSION_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # An e-mail the mail server refused this many times is shown to leaders as undeliverable.
 INTERCESSION_OUTBOX_MAX_ATTEMPTS = env_int("INTERCESSION_OUTBOX_MAX_ATTEMPTS", 8)
+# send_reminders (daily): an intercessor is reminded of an assignment nobody has
+# prayed for in this many days; the leaders' summary counts requests waiting for
+# assignment longer than this many hours, and requests awaiting manifestation
+# (breakthrough in the spirit) for more than this many days.
+INTERCESSION_REMINDER_PRAYER_GAP_DAYS = env_int("INTERCESSION_REMINDER_PRAYER_GAP_DAYS", 3)
+INTERCESSION_REMINDER_WAITING_HOURS = env_int("INTERCESSION_REMINDER_WAITING_HOURS", 24)
+INTERCESSION_REMINDER_BREAKTHROUGH_DAYS = env_int("INTERCESSION_REMINDER_BREAKTHROUGH_DAYS", 30)
 
 # --- Rate limits ----------------------------------------------------------
 # Per client (REMOTE_ADDR, or X-Forwarded-For as far as TRUSTED_PROXY_COUNT

@@ -11,17 +11,26 @@ from collections.abc import Callable
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from requests_app.models import Assignment, PrayerRequest, hash_token
+from requests_app.models import Assignment, PrayerRequest, PrayerRequestQuerySet, hash_token
 from requests_app.rules import Actor
 
 
 def get_request_for_user(
-    user: Actor, pk: int, *, may_change: Callable[[Actor, PrayerRequest], bool] | None = None
+    user: Actor,
+    pk: int,
+    *,
+    may_change: Callable[[Actor, PrayerRequest], bool] | None = None,
+    queryset: PrayerRequestQuerySet | None = None,
 ) -> PrayerRequest:
     """The request `pk` if `user` may see it, else 404; and if `may_change`
-    is given (a predicate of `requests_app.rules`), 403 unless it holds."""
+    is given (a predicate of `requests_app.rules`), 403 unless it holds.
+
+    `queryset` lets a page fetch the request with the figures it needs
+    (annotations) in the same query; it is narrowed by the visibility rule
+    all the same."""
+    requests = PrayerRequest.objects.all() if queryset is None else queryset
     try:
-        prayer_request = PrayerRequest.objects.visible_to(user).get(pk=pk)
+        prayer_request = requests.visible_to(user).get(pk=pk)
     except (PrayerRequest.DoesNotExist, ValueError, TypeError):
         raise Http404("No such request.") from None
     if may_change is not None and not may_change(user, prayer_request):

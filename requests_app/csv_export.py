@@ -114,8 +114,7 @@ def requests_for_export(found: QuerySet) -> QuerySet:
     prayer count, last prayer, and the active intercessors (prefetched per
     chunk by `.iterator(chunk_size=...)`)."""
     return (
-        found.with_last_prayer()
-        .annotate(prayers_logged=Count("prayer_logs", distinct=True))
+        found.annotate(prayers_logged=Count("prayer_logs", distinct=True))
         .prefetch_related(
             Prefetch(
                 "assignments",

@@ -5,21 +5,39 @@ Each function takes the requests its reader may see (always a
 also scopes counts) and a `now`, so that tests can pin the answer, and costs
 one query however many requests and prayers there are. They return numbers
 only: no title or person ever leaves here.
+
+Every figure is about the whole history or a period of it, so with a million
+requests they cost hundreds of milliseconds however they are indexed. The page
+shows a snapshot of them (`snapshot`), kept in the cache for
+`SNAPSHOT_SECONDS` and labelled "as of" its time: a view costs a cache read,
+and only the first view after the snapshot expires pays for the figures.
 """
 
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from requests_app.models import PrayerLog, PrayerRequestQuerySet, Status
+from requests_app import queries, roles
+from requests_app.models import Assignment, PrayerLog, PrayerRequestQuerySet, Status
 
 # The figures about time cover the requests submitted in this last period:
 # long enough to mean something, short enough to describe the team of today.
 MEDIAN_PERIOD = timedelta(days=365)
+# ... and at most this many of them, the latest: a sample large enough for a
+# median, bounded however busy the period was.
+MEDIAN_SAMPLE = 2000
 WEEKS_OF_PRAYER = 12
+# The load chart draws everyone on a small team; on a large one, the
+# intercessors carrying most (the team page lists everyone).
+LOAD_CHART_SIZE = 20
+# How long a snapshot of the figures is shown before it is worked out again.
+SNAPSHOT_SECONDS = 300
+_SNAPSHOT_KEY = "dashboard:snapshot:v1:{scope}"
 
 
 @dataclass(frozen=True)
@@ -96,15 +114,18 @@ def prayers_per_week(
     # change of daylight saving time.
     starts = [_local_midnight(monday) for monday in mondays]
     ends = [*starts[1:], _local_midnight(this_monday + timedelta(weeks=1))]
-    counts = (
-        PrayerLog.objects.filter(prayer_request__in=requests)
-        .order_by()
-        .aggregate(
-            **{
-                f"week_{number}": Count("pk", filter=Q(prayed_at__gte=start, prayed_at__lt=end))
-                for number, (start, end) in enumerate(zip(starts, ends, strict=True))
-            }
-        )
+    # The whole span up front, so the database reads only these weeks of
+    # the prayer log (index `prayer_log_prayed_at`), never all of it.
+    prayers = PrayerLog.objects.filter(prayed_at__gte=starts[0], prayed_at__lt=ends[-1])
+    if requests.query.has_filters():
+        # Only when the reader sees less than everything: "IN (every
+        # request)" would make the database join the whole prayer log.
+        prayers = prayers.filter(prayer_request__in=requests)
+    counts = prayers.order_by().aggregate(
+        **{
+            f"week_{number}": Count("prayed_at", filter=Q(prayed_at__gte=start, prayed_at__lt=end))
+            for number, (start, end) in enumerate(zip(starts, ends, strict=True))
+        }
     )
     return [WeekOfPrayer(monday, counts[f"week_{number}"]) for number, monday in enumerate(mondays)]
 
@@ -118,10 +139,13 @@ def _median(durations: list[timedelta]) -> Median:
     return Median(timedelta(seconds=statistics.median(kept)), len(kept))
 
 
-def median_durations(requests: PrayerRequestQuerySet, *, now: datetime, period: timedelta = MEDIAN_PERIOD) -> Medians:
+def median_durations(
+    requests: PrayerRequestQuerySet, *, now: datetime, period: timedelta = MEDIAN_PERIOD, sample: int = MEDIAN_SAMPLE
+) -> Medians:
     """Median times from submission to the first prayer, from submission to
     breakthrough in the spirit, and from breakthrough to manifestation, over
-    the requests submitted in `period` that have reached each point.
+    the requests submitted in `period` (the latest `sample` of them) that
+    have reached each point.
 
     One query fetches the four dates of each request; the medians are taken
     here, the same way on SQLite and PostgreSQL.
@@ -131,9 +155,9 @@ def median_durations(requests: PrayerRequestQuerySet, *, now: datetime, period: 
     )
     rows = (
         requests.filter(created_at__gte=now - period)
-        .order_by()
+        .order_by("-created_at", "-pk")
         .annotate(first_prayed_at=Subquery(first_prayer))
-        .values_list("created_at", "first_prayed_at", "breakthrough_at", "answered_at")
+        .values_list("created_at", "first_prayed_at", "breakthrough_at", "answered_at")[:sample]
     )
     to_first_prayer, to_breakthrough, to_manifestation = [], [], []
     for created_at, first_prayed_at, breakthrough_at, answered_at in rows:
@@ -148,3 +172,72 @@ def median_durations(requests: PrayerRequestQuerySet, *, now: datetime, period: 
         submission_to_breakthrough=_median(to_breakthrough),
         breakthrough_to_manifestation=_median(to_manifestation),
     )
+
+
+def intercessors_for_load_chart(*, size: int | None = None) -> tuple[list[User], int]:
+    """The intercessors to chart, with their load (as
+    `queries.intercessors_with_load`), and how many intercessors there are.
+
+    A team of `size` or fewer is charted whole, alphabetically. A larger one
+    shows the `size` carrying most: their load is counted from the open
+    requests' assignments (a bounded set), not intercessor by intercessor
+    through everything each has ever carried."""
+    size = LOAD_CHART_SIZE if size is None else size
+    total = User.objects.filter(is_active=True, groups__name=roles.INTERCESSORS).count()
+    if total <= size:
+        return list(queries.intercessors_with_load()), total
+    busiest = list(
+        Assignment.objects.carrying()
+        .values("intercessor")
+        .annotate(load=Count("pk"))
+        .order_by("-load", "intercessor")
+        .values_list("intercessor", flat=True)[:size]
+    )
+    charted = sorted(
+        queries.intercessors_with_load().filter(pk__in=busiest), key=lambda member: (-member.load, member.pk)
+    )
+    return charted, total
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every figure of the dashboard at one moment, `as_of`."""
+
+    as_of: datetime
+    counts: RequestCounts
+    gap_days: int
+    gap_count: int
+    weeks: list[WeekOfPrayer]
+    medians: Medians
+    intercessors: list
+    intercessor_count: int
+
+
+def work_out(requests: PrayerRequestQuerySet, *, now: datetime, gap_days: int) -> Snapshot:
+    """Every figure, now: a handful of queries, each bounded by an index
+    or a period, none of them per request."""
+    charted, total = intercessors_for_load_chart()
+    return Snapshot(
+        as_of=now,
+        counts=request_counts(requests, now=now),
+        gap_days=gap_days,
+        gap_count=queries.coverage_gaps(requests, days=gap_days, now=now).count(),
+        weeks=prayers_per_week(requests, now=now),
+        medians=median_durations(requests, now=now),
+        intercessors=charted,
+        intercessor_count=total,
+    )
+
+
+def snapshot(requests: PrayerRequestQuerySet, *, scope: str, gap_days: int) -> Snapshot:
+    """The figures as of at most `SNAPSHOT_SECONDS` ago, from the cache, or
+    worked out now and kept. `scope` names who may see `requests` (the
+    dashboard is for leaders, who all see the same), so that no one is ever
+    shown figures worked out for someone who sees more."""
+    key = _SNAPSHOT_KEY.format(scope=scope)
+    kept = cache.get(key)
+    if isinstance(kept, Snapshot) and kept.gap_days == gap_days:
+        return kept
+    fresh = work_out(requests, now=timezone.now(), gap_days=gap_days)
+    cache.set(key, fresh, SNAPSHOT_SECONDS)
+    return fresh

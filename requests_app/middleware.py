@@ -2,10 +2,13 @@
 Middleware of the whole site: no page is kept in a cache, sessions end after
 a time without activity and after a fixed time, and the client's address is
 read the same way everywhere (login lockout, rate limits). Also the page
-django-axes answers with once a log-in is locked out.
+django-axes answers with once a log-in is locked out, and the pages for a
+database that is away or a row someone else is changing.
 """
 
 import ipaddress
+import logging
+import sys
 import time
 from collections.abc import Callable
 
@@ -13,10 +16,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 
 # Session keys, in seconds since the epoch (JSON-serialisable integers).
 LOGGED_IN_AT = "_intercession_logged_in_at"
@@ -25,6 +31,8 @@ LAST_SEEN_AT = "_intercession_last_seen_at"
 # Last-activity is written at most this often, so an ordinary request does
 # not save the session.
 LAST_SEEN_RESOLUTION = 60
+
+logger = logging.getLogger(__name__)
 
 TIMED_OUT_MESSAGE = _("You were logged out after a time without activity. Please log in again.")
 
@@ -149,3 +157,98 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None = No
     """
     context = {"cooloff_hours": settings.AXES_COOLOFF_TIME}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+# --- The database is away, or a row is held by someone else ---------------------
+
+# SQLSTATEs that mean "someone else holds what you need": lock_not_available
+# (lock_timeout ran out), deadlock_detected, serialization_failure.
+CONFLICT_SQLSTATES = {"55P03", "40P01", "40001"}
+# Seconds a client is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 5
+# Set on the request once the view has answered: a database error after that
+# (saving the session) may come after the view's change was committed.
+VIEW_ANSWERED = "_intercession_view_answered"
+
+
+def _sqlstate(exc: BaseException) -> str:
+    return getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None) or ""
+
+
+def database_unavailable(request: HttpRequest | None, exc: BaseException) -> HttpResponse:
+    """The page for a database error: 409 when a row is held by someone
+    else (the lock timeout ran out), 503 when the database cannot be reached
+    or took too long. Rendered without the request's context processors
+    (they would ask the database again), with a Retry-After header; logged
+    with the error's class and SQLSTATE only, never the request's content."""
+    sqlstate = _sqlstate(exc)
+    conflict = sqlstate in CONFLICT_SQLSTATES
+    status = 409 if conflict else 503
+    maybe_saved = request is not None and getattr(request, VIEW_ANSWERED, False)
+    logger.warning(
+        "database error %s (sqlstate %s): answered %s%s",
+        type(exc.__cause__ or exc).__name__,
+        sqlstate or "none",
+        status,
+        ", after the view had answered" if maybe_saved else "",
+    )
+    context = {"conflict": conflict, "maybe_saved": maybe_saved, "retry_after": RETRY_AFTER_SECONDS}
+    response = HttpResponse(loader.render_to_string("503.html", context), status=status)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseErrorMiddleware:
+    """A database error in a view is a clear page, not a crash: 409 "someone
+    else is changing this request" for a lock that was not granted in time,
+    503 "temporarily unavailable, nothing was saved" when PostgreSQL is away
+    (restarting, unreachable) or a statement ran too long. The view's
+    transaction was rolled back, so nothing was changed.
+
+    Errors outside the view reach the site's handlers, which answer the
+    same way: `server_error` (handler500) for loading the session,
+    `bad_request` (handler400) for saving it, which Django reports as a
+    SessionInterrupted.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        setattr(request, VIEW_ANSWERED, True)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return database_unavailable(request, exception)
+        return None
+
+
+def _database_error_in(exc: BaseException | None) -> BaseException | None:
+    """The database error `exc` is, or was raised while handling."""
+    for _depth in range(5):
+        if exc is None or isinstance(exc, OperationalError | InterfaceError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def bad_request(request: HttpRequest, exception: Exception, template_name: str = "400.html") -> HttpResponse:
+    """handler400: Django answers "Bad Request" when saving a session fails
+    (SessionInterrupted, raised from the database's error): that is the
+    database page, after the view answered. Everything else is Django's 400."""
+    cause = _database_error_in(exception)
+    if cause is not None:
+        return database_unavailable(request, cause)
+    return defaults.bad_request(request, exception, template_name)
+
+
+def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
+    """handler500: the database error page for an error the middleware could
+    not catch (one raised by another middleware), Django's 500 page for
+    everything else."""
+    cause = _database_error_in(sys.exc_info()[1])
+    if cause is not None:
+        return database_unavailable(request, cause)
+    return defaults.server_error(request, template_name)

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
@@ -59,6 +60,12 @@ def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> 
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
+# Since when nobody has prayed for a request: its last prayer or, if nobody
+# has prayed yet, when it (last) entered intercession, or failing that was
+# submitted. The coverage page sorts and filters on it, through an index.
+GAP_SINCE = Coalesce("last_prayed_at", "entered_intercession_at", "created_at")
+
+
 class PrayerRequestQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PrayerRequestQuerySet":
         """The one rule of who sees which request (PRODUCT.md, "Who sees what").
@@ -85,13 +92,6 @@ class PrayerRequestQuerySet(models.QuerySet):
 
     def open(self) -> "PrayerRequestQuerySet":
         return self.filter(status__in=OPEN_STATUSES)
-
-    def with_last_prayer(self) -> "PrayerRequestQuerySet":
-        """Annotate `last_prayed_at`: when anyone on the team last prayed
-        for the request (None if nobody has yet). One subquery, no extra
-        query per row."""
-        latest = PrayerLog.objects.filter(prayer_request=OuterRef("pk")).order_by("-prayed_at").values("prayed_at")[:1]
-        return self.annotate(last_prayed_at=Subquery(latest))
 
 
 class PrayerRequest(models.Model):
@@ -122,6 +122,15 @@ class PrayerRequest(models.Model):
     breakthrough_at = models.DateTimeField(_("breakthrough in the spirit"), null=True, blank=True)
     answered_at = models.DateTimeField(_("manifested"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # When anyone on the team last prayed for it (None until someone does):
+    # the latest `PrayerLog.prayed_at`, kept by `services.log_prayer` in the
+    # transaction that logs the prayer, so the lists sort by it without
+    # reading the prayer log (migration 0008).
+    last_prayed_at = models.DateTimeField(_("last prayed for"), null=True, blank=True, editable=False)
+    # When it last entered intercession (its first assignment, or a move
+    # back), set by the move itself and kept after it moves on: where a
+    # coverage gap starts while nobody has prayed.
+    entered_intercession_at = models.DateTimeField(_("entered intercession"), null=True, blank=True, editable=False)
 
     objects = PrayerRequestQuerySet.as_manager()
 
@@ -133,14 +142,39 @@ class PrayerRequest(models.Model):
             _choices_check("status", Status, "prayer_request_status_valid"),
             _choices_check("category", Category, "prayer_request_category_valid"),
         ]
+        # The lists page by keyset (requests_app/keyset.py): each order below
+        # ends with the id, and "urgent first" is `NOT is_urgent` ascending,
+        # so a page is one seek into one of these indexes (migration 0007).
         indexes = [
-            # The triage queue and status-filtered lists: urgent first, oldest first.
-            models.Index(fields=["status", "-is_urgent", "created_at"], name="prayer_status_urgency_age"),
-            # The team board: open, non-confidential requests.
+            # The triage queue: new requests, urgent first, then oldest.
             models.Index(
-                fields=["-is_urgent", "created_at"],
+                ~F("is_urgent"), F("created_at"), F("id"), condition=Q(status=Status.NEW), name="prayer_triage_order"
+            ),
+            # The team board: open, non-confidential requests, in the same order.
+            models.Index(
+                ~F("is_urgent"),
+                F("created_at"),
+                F("id"),
                 condition=Q(is_confidential=False, status__in=OPEN_STATUSES),
-                name="prayer_board_urgency_age",
+                name="prayer_board_order",
+            ),
+            # Every request, newest first; and filtered by status (the
+            # dashboard's links), which also counts the statuses.
+            models.Index(fields=["created_at", "id"], name="prayer_newest"),
+            models.Index(fields=["status", "created_at", "id"], name="prayer_status_newest"),
+            # "Is this request open?" without reading it: an intercessor's
+            # load counts their active assignments on open requests.
+            models.Index(fields=["id"], condition=Q(status__in=OPEN_STATUSES), name="prayer_open"),
+            # Coverage: active requests, the longest gap first (the gap
+            # starts at the last prayer, else on entering intercession).
+            # The columns are included so the gaps are counted from the index
+            # alone (PostgreSQL; SQLite leaves them out).
+            models.Index(
+                GAP_SINCE,
+                F("id"),
+                condition=Q(status__in=(Status.INTERCEDING, Status.BREAKTHROUGH)),
+                include=["last_prayed_at", "entered_intercession_at", "created_at"],
+                name="prayer_coverage_order",
             ),
         ]
 
@@ -286,7 +320,15 @@ class StatusUpdate(models.Model):
                 name="status_update_private_has_author",
             ),
         ]
-        indexes = [models.Index(fields=["prayer_request", "created_at"], name="status_update_story")]
+        indexes = [
+            models.Index(fields=["prayer_request", "created_at"], name="status_update_story"),
+            # My private journal, newest first (the history page).
+            models.Index(
+                fields=["author", "created_at", "id"],
+                condition=Q(visibility=Visibility.PRIVATE),
+                name="status_update_journal",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Status update #{self.pk} (request #{self.prayer_request_id})"
@@ -328,7 +370,11 @@ class PrayerLog(models.Model):
         ]
         indexes = [
             models.Index(fields=["prayer_request", "-prayed_at"], name="prayer_log_by_request"),
-            models.Index(fields=["intercessor", "-prayed_at"], name="prayer_log_by_intercessor"),
+            # My prayers, newest first (keyset on prayed_at, id), my last
+            # prayer, and my prayers this month.
+            models.Index(fields=["intercessor", "prayed_at", "id"], name="prayer_log_intercessor_time"),
+            # The dashboard's prayers per week: a range of prayed_at.
+            models.Index(fields=["prayed_at"], name="prayer_log_prayed_at"),
         ]
 
     def __str__(self) -> str:
@@ -365,6 +411,92 @@ class IntercessorProfile(models.Model):
                 {"preferred_categories": _("Unknown categories: %(names)s") % {"names": ", ".join(sorted(unknown))}},
                 code="unknown_category",
             )
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATELY = "immediately", _("Immediately, one e-mail each time")
+    DAILY = "daily", _("Once a day, all together in one digest e-mail")
+
+
+class NotificationPreferences(models.Model):
+    """Which of the team's e-mails a user receives, and when. One row per
+    user, created when they first save their settings: a user without a row
+    gets every e-mail, immediately (`for_user`). Read by
+    `requests_app.notifications` inside the transaction of each change.
+    The requester's follow-up link and password resets are not optional and
+    have no switch here."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    # For leaders.
+    new_requests = models.BooleanField(_("a new prayer request arrives"), default=True)
+    requester_updates = models.BooleanField(
+        _("a requester writes an update, a praise report or withdraws their request"), default=True
+    )
+    releases = models.BooleanField(_("an intercessor releases one of their assignments"), default=True)
+    leader_summary = models.BooleanField(
+        _("the leaders' daily summary: requests waiting, coverage gaps, overloaded intercessors"), default=True
+    )
+    # For intercessors.
+    my_assignments = models.BooleanField(_("I am assigned to a request, or released from one"), default=True)
+    prayer_reminders = models.BooleanField(
+        _("a daily reminder of my assignments nobody has prayed for lately"), default=True
+    )
+    delivery = models.CharField(
+        _("when to send them"), max_length=20, choices=Delivery.choices, default=Delivery.IMMEDIATELY
+    )
+
+    class Meta:
+        verbose_name = _("e-mail preferences")
+        verbose_name_plural = _("e-mail preferences")
+        constraints = [_choices_check("delivery", Delivery, "notification_delivery_valid")]
+
+    def __str__(self) -> str:
+        return f"E-mail preferences of {self.user}"
+
+    @classmethod
+    def for_user(cls, user) -> "NotificationPreferences":
+        """The saved row, or an unsaved one with the defaults."""
+        return cls.objects.filter(user=user).first() or cls(user=user)
+
+
+class HeldNotification(models.Model):
+    """One line of a user's next daily digest: a team e-mail held back
+    because the user chose "once a day". Like every e-mail, it holds a
+    generic sentence and a link, never anything of a request.
+
+    `send_reminders` folds a user's unfolded lines into one `OutboxMessage`
+    and stamps `folded_at` in the same transaction, so a line is mailed once
+    or not yet, never lost. Folded lines are kept a while (their
+    `dedupe_key` stops a reminder being held twice the same day), then pruned.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30)
+    sentence = models.CharField(max_length=300)
+    link = models.CharField(max_length=500)
+    # For ids in logs only; null for lines about no one request.
+    prayer_request = models.ForeignKey(
+        PrayerRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    folded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("digest line")
+        verbose_name_plural = _("digest lines")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=~Q(dedupe_key=""), name="held_dedupe_key_once"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "created_at"], condition=Q(folded_at__isnull=True), name="held_unfolded"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest line #{self.pk}"
 
 
 class AccessAction(models.TextChoices):

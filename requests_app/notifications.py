@@ -21,13 +21,29 @@ commits (`requests_app.outbox`).
 | requester posts an update              | leaders                                  |
 | breakthrough / manifested / closed     | requester, if they asked for updates     |
 | team note visible to the requester     | requester, if they asked for updates     |
+
+The team's e-mails (leaders and intercessors) follow each user's
+`NotificationPreferences`, read in the same transaction: a switch turned off
+means no e-mail of that kind; "once a day" means the e-mail is held as a line
+of the user's daily digest (`requests_app.digest`) instead of sent. The
+requester's e-mails follow `wants_updates`; their follow-up link is never
+optional.
+
+| e-mail                                  | preference switch   |
+|-----------------------------------------|---------------------|
+| new request (leaders)                   | `new_requests`      |
+| requester update (leaders)              | `requester_updates` |
+| intercessor released themselves (leaders) | `releases`        |
+| assigned / released (the intercessor)   | `my_assignments`    |
+| prayer reminder (`send_reminders`)      | `prayer_reminders`  |
+| leaders' daily summary (`send_reminders`) | `leader_summary`  |
 """
 
 import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -35,7 +51,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from requests_app import roles
-from requests_app.models import OutboxMessage, PrayerRequest, Status, Visibility
+from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest, Status, Visibility
 from requests_app.rules import Requester
 
 logger = logging.getLogger(__name__)
@@ -43,13 +59,43 @@ logger = logging.getLogger(__name__)
 REQUESTER_STAGES = (Status.BREAKTHROUGH, Status.ANSWERED, Status.CLOSED)
 
 
-def _site_link(path: str = "/") -> str:
+def site_link(path: str = "/") -> str:
     return settings.INTERCESSION_SITE_URL.rstrip("/") + path
 
 
-def _leader_addresses() -> list[str]:
+def leaders() -> list:
+    """The active leaders with an address, each with their e-mail choices
+    (joined in the same query)."""
     users = get_user_model().objects.filter(groups__name=roles.LEADERS, is_active=True).exclude(email="")
-    return sorted(set(users.values_list("email", flat=True)))
+    return list(users.select_related("notification_preferences").distinct().order_by("pk"))
+
+
+def preferences_of(users) -> dict[int, NotificationPreferences]:
+    """Each user's choices by id, the defaults for users without a row. One
+    query, none if the users were loaded with their choices."""
+    choices = get_user_model().notification_preferences
+    if all(choices.is_cached(user) for user in users):
+        # getattr: a user without a row raises an AttributeError subclass.
+        saved = {user.pk: getattr(user, "notification_preferences", None) for user in users}
+    else:
+        ids = [user.pk for user in users]
+        saved = {prefs.user_id: prefs for prefs in NotificationPreferences.objects.filter(user_id__in=ids)}
+    return {user.pk: saved.get(user.pk) or NotificationPreferences(user=user) for user in users}
+
+
+def choose(users, switch: str) -> tuple[list, list]:
+    """Split the users with an address who want e-mails of `switch` into
+    (now, daily digest), one per address."""
+    now, daily, seen = [], [], set()
+    users = [user for user in users if user.email and user.is_active]
+    preferences = preferences_of(users)
+    for user in users:
+        prefs = preferences[user.pk]
+        if user.email in seen or not getattr(prefs, switch):
+            continue
+        seen.add(user.email)
+        (daily if prefs.delivery == Delivery.DAILY else now).append(user)
+    return now, daily
 
 
 def _queue(
@@ -84,12 +130,60 @@ def _queue(
         )
         for address in recipients
     )
+    _deliver_after_commit(messages)
+    return messages
+
+
+def _deliver_after_commit(messages: list[OutboxMessage]) -> None:
     ids = [message.pk for message in messages]
-    if all(ids):
+    if ids and all(ids):
         from requests_app import outbox
 
-        transaction.on_commit(lambda: outbox.deliver_now(ids))
-    return messages
+        outbox.deliver_after_commit(ids)
+
+
+def _to_team(
+    kind: str, switch: str, prayer_request: PrayerRequest, users, subject: str, sentence: str, link: str
+) -> list[OutboxMessage]:
+    """A team e-mail, as each user chose: now, held for the digest, or not at all."""
+    from requests_app import digest
+
+    now, daily = choose(users, switch)
+    digest.hold(kind, daily, sentence, link, prayer_request=prayer_request)
+    return _queue(
+        kind,
+        prayer_request,
+        [user.email for user in now],
+        subject,
+        sentence,
+        link,
+        settings_link=site_link(reverse("my_settings")),
+    )
+
+
+def queue_summary(kind: str, user, subject: str, intro: str, lines: list[tuple[str, str]], dedupe_key: str):
+    """One e-mail of several lines (sentence, link) to `user`, at most once
+    per `dedupe_key`: the reminders and the daily digest. Returns the message,
+    or None if one with that key was already written."""
+    app = _("Intercession")
+    ctx = {"app": app, "intro": intro, "lines": lines, "settings_link": site_link(reverse("my_settings"))}
+    message = OutboxMessage(
+        to=user.email,
+        subject=f"[{app}] {subject}",
+        body_text=render_to_string("emails/summary.txt", ctx),
+        body_html=render_to_string("emails/summary.html", ctx),
+        kind=kind,
+        dedupe_key=dedupe_key,
+        next_attempt_at=timezone.now(),
+    )
+    try:
+        # A savepoint: the key was taken, by an earlier run or one racing this one.
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return None
+    _deliver_after_commit([message])
+    return message
 
 
 def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
@@ -99,7 +193,8 @@ def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     else:
         subject = _("A new prayer request is waiting")
         sentence = _("A new prayer request is waiting for intercessors.")
-    return _queue("new_request", prayer_request, _leader_addresses(), subject, sentence, _site_link(reverse("triage")))
+    link = site_link(reverse("triage"))
+    return _to_team("new_request", "new_requests", prayer_request, leaders(), subject, sentence, link)
 
 
 def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessage]:
@@ -128,46 +223,47 @@ def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessag
 
 
 def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
-    link = _site_link(reverse("request_detail", args=[prayer_request.pk]))
+    link = site_link(reverse("request_detail", args=[prayer_request.pk]))
     sentence = _("A prayer request has been assigned to you.")
-    addresses = [user.email for user in intercessors]
-    return _queue(
-        "assigned", prayer_request, addresses, _("A prayer request has been assigned to you"), sentence, link
-    )
+    subject = _("A prayer request has been assigned to you")
+    return _to_team("assigned", "my_assignments", prayer_request, intercessors, subject, sentence, link)
 
 
 def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMessage]:
     """To the intercessor; to the leaders too when the intercessor released
     themselves (a leader who released knows already)."""
-    link = _site_link(reverse("my_assignments"))
-    messages = _queue(
+    link = site_link(reverse("my_assignments"))
+    messages = _to_team(
         "released",
+        "my_assignments",
         prayer_request,
-        [intercessor.email],
+        [intercessor],
         _("You have been released from a prayer request"),
         _("You are no longer assigned to a prayer request. Thank you for standing in the gap."),
         link,
     )
     if by.pk == intercessor.pk:
-        messages += _queue(
+        messages += _to_team(
             "released",
+            "releases",
             prayer_request,
-            [address for address in _leader_addresses() if address != intercessor.email],
+            [user for user in leaders() if user.pk != intercessor.pk and user.email != intercessor.email],
             _("An intercessor released an assignment"),
             _("An intercessor can no longer carry one of their assignments: it may need someone else."),
-            _site_link(reverse("request_detail", args=[prayer_request.pk])),
+            site_link(reverse("request_detail", args=[prayer_request.pk])),
         )
     return messages
 
 
 def requester_update(prayer_request: PrayerRequest) -> list[OutboxMessage]:
-    return _queue(
+    return _to_team(
         "requester_update",
+        "requester_updates",
         prayer_request,
-        _leader_addresses(),
+        leaders(),
         _("A requester has posted an update"),
         _("The person who asked for prayer has written an update."),
-        _site_link(reverse("request_detail", args=[prayer_request.pk])),
+        site_link(reverse("request_detail", args=[prayer_request.pk])),
     )
 
 
@@ -194,7 +290,7 @@ def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxM
         _to_requester(prayer_request),
         _("News of your prayer request"),
         sentences[Status(to_status)],
-        _site_link("/"),
+        site_link("/"),
         warning=_(_REQUESTER_HINT),
     )
 
@@ -206,7 +302,7 @@ def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
         _to_requester(prayer_request),
         _("The team has written to you"),
         _("The intercession team has posted an update on your request."),
-        _site_link("/"),
+        site_link("/"),
         warning=_(_REQUESTER_HINT),
     )
 

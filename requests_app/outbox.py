@@ -8,10 +8,14 @@ after attempt n the next one waits BACKOFF_MINUTES[n-1] minutes; after
 `INTERCESSION_OUTBOX_MAX_ATTEMPTS` attempts a message is undeliverable and
 shown to the leaders.
 
-Each message is sent once even with two senders running: a message is locked
-(`select_for_update(skip_locked=True)` on PostgreSQL; SQLite serialises
-writers) and marked sent in the same transaction that sends it. Log lines
-carry ids and counts, never addresses or content.
+Each message is sent once even with two senders running: a batch of due
+messages is locked in one query (`select_for_update(skip_locked=True)` on
+PostgreSQL, so a second sender takes the next ones; SQLite serialises
+writers), sent through one connection to the mail server, and marked in the
+same transaction: the sent ones in one UPDATE, the failed ones in another.
+Delivering a batch costs the same handful of queries however many messages
+it holds, so a request that notifies every leader does not grow with them.
+Log lines carry ids and counts, never addresses or content.
 """
 
 import logging
@@ -21,6 +25,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
+from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
 from requests_app import notifications
@@ -46,18 +51,24 @@ def _locked(queryset):
     return queryset.select_for_update()
 
 
-def _send_one(message: OutboxMessage, mail_connection) -> bool:
+# Messages locked, sent and marked in one transaction. Holding a batch's
+# locks while its e-mails go out is what keeps a second sender off them.
+BATCH_SIZE = 100
+
+
+def _send(message: OutboxMessage, mail_connection) -> None:
     email = EmailMultiAlternatives(message.subject, message.body_text, None, [message.to], connection=mail_connection)
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
-    now = timezone.now()
-    try:
-        email.send()
-    except Exception as exc:
+    email.send()
+
+
+def _record_failures(failures: list[OutboxMessage], now) -> None:
+    for message in failures:
         message.attempts += 1
-        message.last_error = type(exc).__name__[:200]
         message.next_attempt_at = now + backoff(message.attempts)
-        message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    OutboxMessage.objects.bulk_update(failures, ["attempts", "last_error", "next_attempt_at"])
+    for message in failures:
         notifications.log_failure(message, message.last_error)
         if message.attempts >= max_attempts():
             logger.error("outbox message %s undeliverable after %s attempts", message.pk, message.attempts)
@@ -65,41 +76,111 @@ def _send_one(message: OutboxMessage, mail_connection) -> bool:
             logger.warning(
                 "outbox message %s not sent (%s), attempt %s", message.pk, message.last_error, message.attempts
             )
-        return False
-    message.attempts += 1
-    message.sent_at = now
-    message.last_error = ""
-    fields = ["attempts", "sent_at", "last_error"]
-    if message.kind == "followup_link":
-        # The body holds the requester's private link: not kept once delivered.
-        message.body_text = message.body_html = ""
-        fields += ["body_text", "body_html"]
-    message.save(update_fields=fields)
-    return True
+
+
+def _kept_once_sent(field: str) -> Case:
+    # The follow-up e-mail's body holds the requester's private link: not
+    # kept once delivered.
+    return Case(When(kind="followup_link", then=Value("")), default=F(field), output_field=TextField())
+
+
+def _record_sent(sent: list[OutboxMessage], now) -> None:
+    OutboxMessage.objects.filter(pk__in=[message.pk for message in sent]).update(
+        attempts=F("attempts") + 1,
+        sent_at=now,
+        last_error="",
+        body_text=_kept_once_sent("body_text"),
+        body_html=_kept_once_sent("body_html"),
+    )
+
+
+def _deliver_batch(size: int, id_list: list[int] | None, mail_connection) -> tuple[int, int]:
+    """Lock up to `size` due messages, send them, and mark them, in one
+    transaction: at most four queries whatever `size`. Returns (sent, failed)."""
+    with transaction.atomic():
+        due = OutboxMessage.objects.due(timezone.now(), max_attempts())
+        if id_list is not None:
+            due = due.filter(pk__in=id_list)
+        batch = list(_locked(due.order_by("next_attempt_at", "pk"))[:size])
+        if not batch:
+            return 0, 0
+        sent, failures = [], []
+        try:
+            # One connection for the batch; if it cannot be opened, every
+            # message of the batch failed for that reason.
+            mail_connection.open()
+        except Exception as exc:
+            for message in batch:
+                message.last_error = type(exc).__name__[:200]
+            failures = batch
+        else:
+            try:
+                for message in batch:
+                    try:
+                        _send(message, mail_connection)
+                    except Exception as exc:
+                        message.last_error = type(exc).__name__[:200]
+                        failures.append(message)
+                    else:
+                        sent.append(message)
+            finally:
+                mail_connection.close()
+        now = timezone.now()
+        if sent:
+            _record_sent(sent, now)
+        if failures:
+            _record_failures(failures, now)
+    return len(sent), len(failures)
 
 
 def deliver_due(*, limit: int = 100, ids: Iterable[int] | None = None) -> tuple[int, int]:
-    """Send up to `limit` due messages (only those of `ids` if given), one
-    transaction each. Returns (sent, failed)."""
+    """Send up to `limit` due messages (only those of `ids` if given), in
+    batches of `BATCH_SIZE`. Returns (sent, failed)."""
     sent = failed = 0
     mail_connection = get_connection(fail_silently=False)
     id_list = None if ids is None else list(ids)
-    for _ in range(limit):
-        with transaction.atomic():
-            due = OutboxMessage.objects.due(timezone.now(), max_attempts())
-            if id_list is not None:
-                due = due.filter(pk__in=id_list)
-            message = _locked(due.order_by("next_attempt_at", "pk")).first()
-            if message is None:
-                break
-            if _send_one(message, mail_connection):
-                sent += 1
-            else:
-                # Now due later: the loop does not pick it up again.
-                failed += 1
+    while sent + failed < limit:
+        size = min(BATCH_SIZE, limit - sent - failed)
+        batch_sent, batch_failed = _deliver_batch(size, id_list, mail_connection)
+        sent, failed = sent + batch_sent, failed + batch_failed
+        if batch_sent + batch_failed < size:
+            # Nothing more is due: the failed ones are now due later.
+            break
     if sent or failed:
         logger.info("outbox: %s sent, %s failed", sent, failed)
     return sent, failed
+
+
+class _DeliveryAfterCommit:
+    """The one delivery asked for by a transaction's changes, gathering the
+    ids of every message they wrote at the same level of the transaction
+    (the same savepoints)."""
+
+    def __init__(self, savepoints: tuple[str, ...]) -> None:
+        self.savepoints = savepoints
+        self.ids: list[int] = []
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        deliver_now(self.ids)
+
+
+def deliver_after_commit(ids: list[int]) -> None:
+    """Deliver these messages once the current transaction commits (at once
+    outside one). The messages written at one level of a transaction (by the
+    request and its follow-up link, say) go out together, in one batch; a
+    rolled-back savepoint takes its delivery with it."""
+    connection = transaction.get_connection()
+    # None marks a block without a savepoint of its own (atomic(savepoint=False)): the same level.
+    savepoints = tuple(sid for sid in connection.savepoint_ids if sid is not None)
+    for _savepoint_ids, callback, _robust in connection.run_on_commit:
+        if isinstance(callback, _DeliveryAfterCommit) and not callback.done and callback.savepoints == savepoints:
+            callback.ids.extend(ids)
+            return
+    delivery = _DeliveryAfterCommit(savepoints)
+    delivery.ids.extend(ids)
+    transaction.on_commit(delivery)
 
 
 def deliver_now(ids: list[int]) -> None:

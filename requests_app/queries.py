@@ -10,13 +10,12 @@ from django.utils import timezone
 
 from requests_app import roles
 from requests_app.models import (
+    GAP_SINCE,
     Assignment,
     IntercessorProfile,
     PrayerLog,
     PrayerRequestQuerySet,
     Status,
-    StatusUpdate,
-    UpdateKind,
 )
 
 _DEFAULT_CAPACITY = IntercessorProfile._meta.get_field("max_active_assignments").default
@@ -27,12 +26,16 @@ def intercessors_with_load(*, prayers_since: datetime | None = None) -> QuerySet
     requests they carry now), `capacity`, `available`, `preferred_categories`
     (profile defaults when they have no profile yet), `last_prayed_at`, and,
     if `prayers_since` is given, `prayers_since_count`. One query."""
+    # Counted on prayer_request_id, so that both sides of the join are
+    # index-only: the user's active assignments (`assignment_active_by_user`)
+    # and whether each request is open (`prayer_open`). Never on the
+    # assignment rows themselves, which grow with everything ever carried.
     load = (
         Assignment.objects.carrying()
         .filter(intercessor=OuterRef("pk"))
         .order_by()
         .values("intercessor")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("prayer_request"))
         .values("count")
     )
     last_prayer = PrayerLog.objects.filter(intercessor=OuterRef("pk")).order_by("-prayed_at").values("prayed_at")[:1]
@@ -54,26 +57,22 @@ def intercessors_with_load(*, prayers_since: datetime | None = None) -> QuerySet
         queryset = queryset.annotate(
             prayers_since_count=Coalesce(Subquery(prayers, output_field=IntegerField()), Value(0))
         )
-    return queryset.order_by("first_name", "last_name", "username")
+    return queryset.order_by("first_name", "last_name", "username", "pk")
 
 
 def coverage_gaps(requests: PrayerRequestQuerySet, *, days: int, now: datetime | None = None) -> PrayerRequestQuerySet:
     """Active requests nobody has prayed for in `days` days, the longest gap
-    first, annotated with `last_prayed_at` and `gap_since`.
+    first, annotated with `gap_since`.
 
     The gap runs from the last prayer or, if nobody has prayed yet, from when
-    the request (last) entered intercession, or failing that was submitted.
+    the request (last) entered intercession, or failing that was submitted:
+    all three are columns of the request, so the order and the filter are one
+    range of the index `prayer_coverage_order`.
     """
     now = now or timezone.now()
-    entered_intercession = (
-        StatusUpdate.objects.filter(prayer_request=OuterRef("pk"), kind=UpdateKind.MOVE, to_status=Status.INTERCEDING)
-        .order_by("-created_at", "-pk")
-        .values("created_at")[:1]
-    )
     return (
         requests.filter(status__in=(Status.INTERCEDING, Status.BREAKTHROUGH))
-        .with_last_prayer()
-        .annotate(gap_since=Coalesce("last_prayed_at", Subquery(entered_intercession), "created_at"))
+        .annotate(gap_since=GAP_SINCE)
         .filter(gap_since__lte=now - timedelta(days=days))
         .order_by("gap_since", "pk")
     )

@@ -8,6 +8,7 @@ which controls to show.
 """
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -59,28 +60,49 @@ TRANSITIONS: dict[tuple[Status, Status], frozenset[Role]] = {
 MOVES_MADE_BY_ASSIGNING = frozenset({(S.NEW, S.INTERCEDING)})
 
 
-def roles_for(actor: Actor, prayer_request: PrayerRequest) -> frozenset[Role]:
-    """The roles `actor` holds towards this one request."""
+# Every question below can be given the actor's roles, worked out once by
+# `roles_for` (`held=`): a page that asks five questions then asks the
+# database "is this person assigned?" once, not five times. Without `held`,
+# each question works the roles out itself.
+Held = frozenset[Role] | None
+
+
+def roles_for(
+    actor: Actor, prayer_request: PrayerRequest, *, active_intercessor_ids: Collection[int] | None = None
+) -> frozenset[Role]:
+    """The roles `actor` holds towards this one request.
+
+    A caller that has already loaded the request's active assignments passes
+    their intercessors' ids as `active_intercessor_ids`, and no query is made.
+    """
     if isinstance(actor, Requester):
         return frozenset({REQUESTER}) if actor.prayer_request_id == prayer_request.pk else frozenset()
     held = set()
     if roles.is_leader(actor):
         held.add(LEADER)
-    if is_assigned(actor, prayer_request):
+    if is_assigned(actor, prayer_request, active_intercessor_ids=active_intercessor_ids):
         held.add(ASSIGNED)
     return frozenset(held)
 
 
-def is_assigned(user: Actor, prayer_request: PrayerRequest) -> bool:
+def is_assigned(
+    user: Actor, prayer_request: PrayerRequest, *, active_intercessor_ids: Collection[int] | None = None
+) -> bool:
     """An intercessor with an active assignment to this request."""
     if isinstance(user, Requester) or not roles.is_intercessor(user):
         return False
+    if active_intercessor_ids is not None:
+        return user.pk in active_intercessor_ids
     return Assignment.objects.active().filter(prayer_request=prayer_request, intercessor=user).exists()
 
 
-def allowed_moves(actor: Actor, prayer_request: PrayerRequest) -> list[Status]:
+def _held(actor: Actor, prayer_request: PrayerRequest, held: Held) -> frozenset[Role]:
+    return roles_for(actor, prayer_request) if held is None else held
+
+
+def allowed_moves(actor: Actor, prayer_request: PrayerRequest, *, held: Held = None) -> list[Status]:
     """The statuses `actor` may move this request to now, for showing buttons."""
-    held = roles_for(actor, prayer_request)
+    held = _held(actor, prayer_request, held)
     current = Status(prayer_request.status)
     return [
         to_status
@@ -93,20 +115,23 @@ def can_assign(user: Actor, prayer_request: PrayerRequest) -> bool:
     return not isinstance(user, Requester) and roles.is_leader(user) and prayer_request.status in OPEN_STATUSES
 
 
-def can_post_update(actor: Actor, prayer_request: PrayerRequest) -> bool:
+def can_post_update(actor: Actor, prayer_request: PrayerRequest, *, held: Held = None) -> bool:
     """Team notes and notes for the requester: leaders, assigned intercessors,
     and the requester (whose notes always go to the team and themselves)."""
-    return bool(roles_for(actor, prayer_request))
+    return bool(_held(actor, prayer_request, held))
 
 
-def can_keep_journal(user: Actor, prayer_request: PrayerRequest) -> bool:
+def can_keep_journal(user: Actor, prayer_request: PrayerRequest, *, held: Held = None) -> bool:
     """A private journal note: any team member who may see the request."""
     if isinstance(user, Requester):
         return False
+    if held:
+        # A leader sees every request, an assigned intercessor theirs.
+        return True
     return PrayerRequest.objects.visible_to(user).filter(pk=prayer_request.pk).exists()
 
 
-def can_log_prayer(user: Actor, prayer_request: PrayerRequest) -> bool:
+def can_log_prayer(user: Actor, prayer_request: PrayerRequest, *, held: Held = None) -> bool:
     """Leaders, and intercessors who can see the request (the team board or
     their own assignments), while it is still being carried."""
     if isinstance(user, Requester) or prayer_request.status not in OPEN_STATUSES:
@@ -115,13 +140,17 @@ def can_log_prayer(user: Actor, prayer_request: PrayerRequest) -> bool:
         return True
     if not roles.is_intercessor(user):
         return False
-    return not prayer_request.is_confidential or is_assigned(user, prayer_request)
+    if not prayer_request.is_confidential:
+        return True
+    return ASSIGNED in held if held is not None else is_assigned(user, prayer_request)
 
 
-def can_set_confidential(actor: Actor, prayer_request: PrayerRequest, confidential: bool) -> bool:
+def can_set_confidential(
+    actor: Actor, prayer_request: PrayerRequest, confidential: bool, *, held: Held = None
+) -> bool:
     """Only the requester may make a request less confidential; a leader (or
     the requester) may make it more confidential."""
-    held = roles_for(actor, prayer_request)
+    held = _held(actor, prayer_request, held)
     if confidential:
         return bool(held & {LEADER, REQUESTER})
     return REQUESTER in held

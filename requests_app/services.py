@@ -16,9 +16,11 @@ status move of the table; `post_update`; `log_prayer`; `set_confidential`.
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -57,7 +59,7 @@ def _author(actor: Actor) -> AbstractBaseUser | None:
 
 def _sync(target: PrayerRequest, source: PrayerRequest) -> None:
     """Give the caller's instance the state that was just committed."""
-    for field in ("status", "is_confidential", "updated_at", *_STAGE_FIELDS.values()):
+    for field in ("status", "is_confidential", "updated_at", "entered_intercession_at", *_STAGE_FIELDS.values()):
         setattr(target, field, getattr(source, field))
 
 
@@ -87,8 +89,13 @@ def submit_request(
         wants_updates=wants_updates,
     )
     token = prayer_request.issue_followup_token()
-    prayer_request.full_clean()
-    with transaction.atomic():
+    # Every field in Python (choices, lengths, the e-mail address), which
+    # is also what the database's CHECK constraints hold; no query for them,
+    # nor for the uniqueness of a fresh 256-bit token's hash.
+    prayer_request.full_clean(validate_unique=False, validate_constraints=False)
+    # No savepoint when the caller already holds a transaction (the public
+    # form writes the follow-up e-mail in it): nothing in here is caught.
+    with transaction.atomic(savepoint=False):
         prayer_request.save()
         StatusUpdate.objects.create(
             prayer_request=prayer_request,
@@ -148,10 +155,13 @@ def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note:
     if to_status == Status.INTERCEDING:
         for field in _STAGE_FIELDS.values():
             setattr(locked, field, None)
+        # Where a coverage gap starts while nobody has prayed (kept when the
+        # request moves on, like the story's entry).
+        locked.entered_intercession_at = now
     else:
         setattr(locked, _STAGE_FIELDS[to_status], now)
     locked.status = to_status
-    locked.save(update_fields=["status", "updated_at", *_STAGE_FIELDS.values()])
+    locked.save(update_fields=["status", "updated_at", "entered_intercession_at", *_STAGE_FIELDS.values()])
     return StatusUpdate.objects.create(
         prayer_request=locked,
         author=_author(actor),
@@ -182,16 +192,27 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
     chosen = sorted({user.pk: user for user in intercessors}.values(), key=lambda user: user.pk)
     if not chosen:
         raise AssignmentRefused(_("Choose at least one intercessor."), code="nobody_chosen")
+    # Each check below is one query for all the chosen, not one per person.
+    on_team = set(
+        get_user_model()
+        .objects.filter(pk__in=[user.pk for user in chosen], is_active=True, groups__name=roles.INTERCESSORS)
+        .values_list("pk", flat=True)
+    )
     for user in chosen:
-        if not roles.is_intercessor(user) or not user.is_active:
+        if user.pk not in on_team:
             raise AssignmentRefused(
                 _("%(name)s is not on the intercession team.") % {"name": _display_name(user)},
                 code="not_intercessor",
             )
 
     with transaction.atomic():
-        for user in chosen:
-            IntercessorProfile.objects.get_or_create(user=user)
+        # A profile with the defaults for whoever has none yet. By user_id:
+        # `user=` would leave the unsaved instance cached on the caller's
+        # user object (`user.intercessor_profile`), where saving it later
+        # would try to insert a second profile.
+        IntercessorProfile.objects.bulk_create(
+            [IntercessorProfile(user_id=user.pk) for user in chosen], ignore_conflicts=True
+        )
         locked = _lock(prayer_request)
         if locked.status not in OPEN_STATUSES:
             current = Status(locked.status).label
@@ -203,11 +224,28 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
             profile.user_id: profile
             for profile in IntercessorProfile.objects.select_for_update().filter(user__in=chosen).order_by("user_id")
         }
-        assignments = []
+        already_assigned = set(
+            Assignment.objects.active()
+            .filter(prayer_request=locked, intercessor__in=chosen)
+            .values_list("intercessor_id", flat=True)
+        )
+        loads = dict(
+            Assignment.objects.carrying()
+            .filter(intercessor__in=chosen)
+            .order_by()
+            .values("intercessor")
+            .annotate(load=Count("pk"))
+            .values_list("intercessor", "load")
+        )
         for user in chosen:
-            _check_can_take(locked, user, profiles[user.pk])
-            assignments.append(Assignment.objects.create(prayer_request=locked, intercessor=user, assigned_by=by))
-            StatusUpdate.objects.create(
+            _check_can_take(
+                user, profiles[user.pk], already_assigned=user.pk in already_assigned, load=loads.get(user.pk, 0)
+            )
+        assignments = Assignment.objects.bulk_create(
+            Assignment(prayer_request=locked, intercessor=user, assigned_by=by) for user in chosen
+        )
+        StatusUpdate.objects.bulk_create(
+            StatusUpdate(
                 prayer_request=locked,
                 author=by,
                 kind=UpdateKind.ASSIGNED,
@@ -216,6 +254,8 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
                 to_status=locked.status,
                 visibility=Visibility.TEAM,
             )
+            for user in chosen
+        )
         if locked.status == Status.NEW:
             _apply_move(locked, Status.INTERCEDING, actor=by, note="", visibility=Visibility.REQUESTER)
         notifications.assigned(locked, chosen)
@@ -223,17 +263,16 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
     return assignments
 
 
-def _check_can_take(prayer_request: PrayerRequest, user: AbstractBaseUser, profile: IntercessorProfile) -> None:
+def _check_can_take(user: AbstractBaseUser, profile: IntercessorProfile, *, already_assigned: bool, load: int) -> None:
     name = _display_name(user)
     if not profile.is_available:
         raise AssignmentRefused(
             _("%(name)s is not available for new assignments.") % {"name": name}, code="unavailable"
         )
-    if Assignment.objects.active().filter(prayer_request=prayer_request, intercessor=user).exists():
+    if already_assigned:
         raise AssignmentRefused(
             _("%(name)s is already interceding for this request.") % {"name": name}, code="already_assigned"
         )
-    load = load_of(user)
     if load >= profile.max_active_assignments:
         raise AssignmentRefused(
             _("%(name)s is already carrying %(load)s of %(capacity)s requests.")
@@ -358,8 +397,19 @@ def log_prayer(
             note=note.strip(),
             submission_key=submission_key[:64],
         )
-        entry.full_clean()
+        # The fields in Python (minutes in range, the note's length). Not the
+        # foreign keys (the request is locked, the intercessor is the caller)
+        # nor the constraints: the key was looked up above under the
+        # request's lock, and the database holds both constraints anyway.
+        entry.full_clean(exclude=["prayer_request", "intercessor"], validate_constraints=False)
         entry.save()
+        # The request's last prayer moves forward only: a prayer logged late
+        # for an earlier day leaves a later one in place. Safe to compare
+        # here, because every logger holds the request's lock.
+        if locked.last_prayed_at is None or entry.prayed_at > locked.last_prayed_at:
+            locked.last_prayed_at = entry.prayed_at
+            PrayerRequest.objects.filter(pk=locked.pk).update(last_prayed_at=entry.prayed_at)
+    prayer_request.last_prayed_at = locked.last_prayed_at
     return entry
 
 

@@ -13,7 +13,15 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from requests_app import roles, services
-from requests_app.models import Assignment, Category, IntercessorProfile, PrayerLog, PrayerRequest, StatusUpdate
+from requests_app.models import (
+    Assignment,
+    Category,
+    IntercessorProfile,
+    NotificationPreferences,
+    PrayerLog,
+    PrayerRequest,
+    StatusUpdate,
+)
 
 PERSONAS = ["anonymous", "requester", "wrong_token", "other", "assigned", "released", "leader", "superuser"]
 KINDS = ["confidential", "public"]
@@ -138,8 +146,9 @@ ROWS = {
         NO_KIND,
         _logged_out_gets_login(
             by_persona(
-                {"leader": FORBIDDEN, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, OK)},
-                {"leader": FORBIDDEN, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FOUND)},
+                # Everyone on the team sets their e-mails; intercessors their capacity too.
+                {"leader": OK, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, OK)},
+                {"leader": FOUND, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FOUND)},
             )
         ),
     ),
@@ -270,7 +279,12 @@ class World:
             "request_update": {"note": "A team note", "visibility": "team"},
             "request_pray": {"submission_key": "matrix-key", "minutes": "10"},
             "assignment_release": {"note": ""},
-            "my_settings": {"is_available": "on", "max_active_assignments": "4", "preferred_categories": ["health"]},
+            "my_settings": {
+                "is_available": "on",
+                "max_active_assignments": "4",
+                "preferred_categories": ["health"],
+                "delivery": "daily",
+            },
             "login": {"username": "nobody", "password": "wrong"},
             "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
             "password_reset": {"email": "nobody@example.org"},
@@ -288,6 +302,7 @@ def _snapshot() -> dict:
             IntercessorProfile.objects.values_list("user_id", "max_active_assignments", "is_available")
         ),
         "users": sorted(User.objects.values_list("pk", "password", "is_active")),
+        "e-mail preferences": sorted(NotificationPreferences.objects.values_list()),
     }
 
 

@@ -41,6 +41,7 @@ from requests_app.models import (
     Assignment,
     Category,
     IntercessorProfile,
+    NotificationPreferences,
     PrayerLog,
     PrayerRequest,
     Status,
@@ -298,7 +299,13 @@ PLANS = {
     "my_settings": lambda w: Post(
         "assigned",
         reverse("my_settings"),
-        {"is_available": "on", "max_active_assignments": "4", "preferred_categories": ["health"]},
+        {
+            "is_available": "on",
+            "max_active_assignments": "4",
+            "preferred_categories": ["health"],
+            "my_assignments": "on",
+            "delivery": "daily",
+        },
     ),
     "login": lambda w: Post("anonymous", reverse("login"), {"username": "lydia", "password": PASSWORD}),
     "logout": lambda w: Post("leader", reverse("logout"), effect="logout"),
@@ -725,12 +732,22 @@ class XssWorld:
         eve = self.clients["eve"]
         response = eve.post(
             reverse("my_settings"),
-            {"is_available": "on", "max_active_assignments": "5", "preferred_categories": ["health"]},
+            {
+                "is_available": "on",
+                "max_active_assignments": "5",
+                "preferred_categories": ["health"],
+                "delivery": "immediately",
+            },
         )
         assert response.status_code == 302
         self.responses["settings errors"] = eve.post(
             reverse("my_settings"),
-            {"is_available": "on", "max_active_assignments": SCRIPT, "preferred_categories": [SCRIPT, IMG]},
+            {
+                "is_available": "on",
+                "max_active_assignments": SCRIPT,
+                "preferred_categories": [SCRIPT, IMG],
+                "delivery": SCRIPT,
+            },
         )
         self.responses["ask errors"] = public.post(
             reverse("ask"),
@@ -749,9 +766,14 @@ class XssWorld:
 
         # A long gap in prayer, so the confidential request shows on coverage.
         long_ago = timezone.now() - timedelta(days=20)
-        PrayerRequest.objects.filter(pk=self.confidential.pk).update(created_at=long_ago)
         StatusUpdate.objects.filter(prayer_request=self.confidential).update(created_at=long_ago)
-        PrayerLog.objects.filter(prayer_request=self.confidential).update(prayed_at=long_ago)
+        prayed = PrayerLog.objects.filter(prayer_request=self.confidential)
+        prayed.update(prayed_at=long_ago)
+        PrayerRequest.objects.filter(pk=self.confidential.pk).update(
+            created_at=long_ago,
+            entered_intercession_at=long_ago,
+            last_prayed_at=long_ago if prayed.exists() else None,
+        )
 
     def pages(self) -> list[tuple[str, str, str]]:
         """(who, label, url) of every page where the payloads show."""
@@ -1208,6 +1230,8 @@ def test_it_ignores_extra_fields_on_the_follow_up_forms(client, db, leader, assi
 
 def test_it_changes_only_my_own_settings(client, assigned_intercessor, other_intercessor):
     theirs = IntercessorProfile.objects.filter(user=other_intercessor).values_list().get()
+    theirs_choices = NotificationPreferences.objects.create(user=other_intercessor)
+    theirs_choices_row = NotificationPreferences.objects.filter(user=other_intercessor).values_list().get()
     client.force_login(assigned_intercessor)
 
     response = client.post(
@@ -1220,6 +1244,8 @@ def test_it_changes_only_my_own_settings(client, assigned_intercessor, other_int
             "user_id": other_intercessor.pk,
             "id": IntercessorProfile.objects.get(user=other_intercessor).pk,
             "intercessor_profile": IntercessorProfile.objects.get(user=other_intercessor).pk,
+            "notification_preferences": theirs_choices.pk,
+            "delivery": "daily",
         },
     )
 
@@ -1228,6 +1254,9 @@ def test_it_changes_only_my_own_settings(client, assigned_intercessor, other_int
     assert (mine.max_active_assignments, mine.is_available, mine.preferred_categories) == (7, False, ["family"])
     assert IntercessorProfile.objects.filter(user=other_intercessor).values_list().get() == theirs
     assert IntercessorProfile.objects.count() == 2
+    assert NotificationPreferences.objects.get(user=assigned_intercessor).delivery == "daily"
+    assert NotificationPreferences.objects.filter(user=other_intercessor).values_list().get() == theirs_choices_row
+    assert NotificationPreferences.objects.count() == 2
 
 
 def test_it_grants_no_privilege_through_the_password_form(client, assigned_intercessor):

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from conftest import make_user, submit
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,6 +45,7 @@ def backdate(prayer_request: PrayerRequest, *, created, entered_intercession=Non
         StatusUpdate.objects.filter(
             prayer_request=prayer_request, kind=UpdateKind.MOVE, to_status=Status.INTERCEDING
         ).update(created_at=entered_intercession)
+        PrayerRequest.objects.filter(pk=prayer_request.pk).update(entered_intercession_at=entered_intercession)
 
 
 class Fixture:
@@ -353,9 +355,13 @@ def test_it_is_in_the_leaders_navigation(client, leader, assigned_intercessor):
 
 # --- A constant number of queries ----------------------------------------------
 #
-# The session, the user and their groups (3); the counts by status (1), the
-# coverage gaps (1), the prayers per week (1), the dates for the medians (1)
-# and the intercessors with their load (1).
+# The session, the user and their groups (3); then, when the snapshot of the
+# figures is worked out: the number of intercessors (1), the intercessors
+# with their load (1), the counts by status (1), the coverage gaps (1), the
+# prayers per week (1) and the dates for the medians (1). While the snapshot
+# is kept, a view costs the first three and a cache read.
+WORKING_OUT_QUERIES = 9
+FROM_SNAPSHOT_QUERIES = 3
 
 
 def add_rows(how_many: int, *, leader, intercessors) -> None:
@@ -385,8 +391,77 @@ def test_it_keeps_the_number_of_queries_constant(client, django_assert_num_queri
     for more, total in ((5, 5), (45, 50)):
         add_rows(more, leader=leader, intercessors=intercessors)
         assert PrayerRequest.objects.count() == total
-        with django_assert_num_queries(8):
+        cache.clear()
+        with django_assert_num_queries(WORKING_OUT_QUERIES):
             response = client.get(DASHBOARD)
         assert response.context["counts"].total == total
         assert len(response.context["intercessors"]) == len(intercessors)
+        with django_assert_num_queries(FROM_SNAPSHOT_QUERIES):
+            again = client.get(DASHBOARD)
+        assert again.context["counts"].total == total
     assert PrayerLog.objects.count() > 30
+
+
+# --- The snapshot ------------------------------------------------------------------
+
+
+def test_it_shows_a_snapshot_with_its_time_until_it_is_worked_out_again(client, known):
+    client.force_login(known.leader)
+    first = client.get(DASHBOARD)
+    submit(confidential=False)
+
+    kept = client.get(DASHBOARD)
+    cache.clear()  # as when SNAPSHOT_SECONDS have passed
+    fresh = client.get(DASHBOARD)
+
+    assert figure(kept.content.decode(), "waiting") == "2"
+    assert kept.context["now"] == first.context["now"]
+    assert "as of" in kept.content.decode()
+    assert "worked out again at most every 5 minutes" in kept.content.decode()
+    assert figure(fresh.content.decode(), "waiting") == "3"
+    assert fresh.context["now"] > first.context["now"]
+
+
+def test_it_never_keeps_the_snapshot_beyond_its_time(client, known, monkeypatch):
+    kept = {}
+    monkeypatch.setattr(figures.cache, "set", lambda key, value, timeout: kept.update({key: timeout}))
+    client.force_login(known.leader)
+
+    client.get(DASHBOARD)
+
+    assert list(kept.values()) == [figures.SNAPSHOT_SECONDS]
+
+
+def test_it_works_the_snapshot_out_again_for_other_coverage_days(client, known, settings):
+    client.force_login(known.leader)
+    settings.INTERCESSION_COVERAGE_DAYS = 3
+    assert figure(client.get(DASHBOARD).content.decode(), "gaps") == "3"
+
+    settings.INTERCESSION_COVERAGE_DAYS = 6
+
+    assert figure(client.get(DASHBOARD).content.decode(), "gaps") == "1"
+
+
+def test_it_charts_the_intercessors_carrying_most_on_a_large_team(client, known, other_intercessor, monkeypatch):
+    # Three intercessors (the fixture's, Simeon, and one who carries nothing);
+    # a chart of two shows the two carrying most, most first, and says so.
+    make_user("idle", roles.INTERCESSORS)
+    for prayer_request in (known.a, known.b):
+        services.assign(prayer_request, [other_intercessor], by=known.leader)
+    monkeypatch.setattr(figures, "LOAD_CHART_SIZE", 2)
+    client.force_login(known.leader)
+
+    response = client.get(DASHBOARD)
+
+    charted = response.context["intercessors"]
+    assert [member.pk for member in charted] == [known.intercessor.pk, other_intercessor.pk]
+    assert [member.load for member in charted] == [5, 2]
+    assert "The 2 carrying most of 3 intercessors;" in response.content.decode()
+
+
+def test_it_samples_the_latest_requests_for_the_medians(known):
+    # The latest two requests of the last year (B and J) have no prayer;
+    # C..H would give medians, but are outside a sample of two.
+    medians = figures.median_durations(everything(), now=known.now, sample=2)
+
+    assert medians.submission_to_first_prayer == figures.Median(None, 0)

@@ -811,7 +811,7 @@ def test_the_board_counts_only_what_its_reader_may_see(world, persona):
 
     response = client_for(world, persona).get(reverse("board"))
 
-    assert response.context["page"].paginator.count == on_board.count() == 1
+    assert len(response.context["page"].object_list) == on_board.count() == 1
 
 
 # --- searching for a marker -----------------------------------------------------------
@@ -950,7 +950,7 @@ def test_the_team_finds_them_in_its_lists(world):
     mine = assigned.get(reverse("my_assignments")).content.decode()
 
     assert all(title in everything for title in titles.values())
-    assert found.context["page"].paginator.count == 1
+    assert len(found.context["page"].object_list) == 1
     assert titles["NEWR"] in triage
     assert titles["INTC"] in mine
     assert titles["BRKT"] in mine

@@ -253,6 +253,113 @@ def test_two_senders_at_once_send_each_message_once(on_postgres):
     assert len({message.to[0] for message in mail.outbox}) == 20
 
 
+# --- Delivery in batches ------------------------------------------------------------
+
+
+class CountingBackend(LocmemBackend):
+    """Counts the connections opened to the mail server."""
+
+    opened = 0
+
+    def open(self):
+        CountingBackend.opened += 1
+        return super().open()
+
+
+class RefusingP1Backend(LocmemBackend):
+    def send_messages(self, messages):
+        if messages[0].to == ["p1@example.org"]:
+            raise ConnectionRefusedError("refused")
+        return super().send_messages(messages)
+
+
+def _pending(how_many: int, prefix: str = "p") -> list[int]:
+    return [
+        OutboxMessage.objects.create(
+            to=f"{prefix}{number}@example.org",
+            subject="s",
+            body_text="b",
+            kind="assigned",
+            next_attempt_at=timezone.now(),
+        ).pk
+        for number in range(how_many)
+    ]
+
+
+def test_a_batch_costs_the_same_queries_and_one_connection_however_many_messages(db, settings):
+    settings.EMAIL_BACKEND = "test_outbox.CountingBackend"
+    counts = []
+    for how_many in (1, 30):
+        CountingBackend.opened = 0
+        _pending(how_many, prefix=f"b{how_many}-")
+        with CaptureQueriesContext(connection) as queries:
+            assert outbox.deliver_due(limit=how_many) == (how_many, 0)
+        counts.append(len(queries))
+        assert CountingBackend.opened == 1
+    assert counts[0] == counts[1]
+    assert len(mail.outbox) == 31
+
+
+def test_a_batch_with_some_failures_records_each_as_it_went(db, settings):
+    """One address refused: the others are sent, that one waits its back-off."""
+    settings.EMAIL_BACKEND = "test_outbox.RefusingP1Backend"
+    ids = _pending(3)
+    assert outbox.deliver_due() == (2, 1)
+    messages = {message.to: message for message in OutboxMessage.objects.filter(pk__in=ids)}
+    refused = messages.pop("p1@example.org")
+    assert refused.sent_at is None
+    assert refused.attempts == 1
+    assert refused.last_error == "ConnectionRefusedError"
+    assert refused.next_attempt_at > timezone.now()
+    assert all(message.sent_at is not None and message.attempts == 1 for message in messages.values())
+    assert sorted(message.to[0] for message in mail.outbox) == ["p0@example.org", "p2@example.org"]
+
+
+def test_the_limit_is_kept_across_batches(db, monkeypatch):
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
+    _pending(5)
+    assert outbox.deliver_due(limit=3) == (3, 0)
+    assert outbox.deliver_due() == (2, 0)
+    assert outbox.deliver_due() == (0, 0)
+    assert len(mail.outbox) == 5
+
+
+def test_what_one_transaction_writes_goes_out_in_one_delivery(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        outbox.deliver_after_commit(_pending(2, prefix="a"))
+        with transaction.atomic(savepoint=False):
+            outbox.deliver_after_commit(_pending(1, prefix="b"))
+        outbox.deliver_after_commit(_pending(3, prefix="c"))
+    assert len(callbacks) == 1
+    assert len(mail.outbox) == 6
+
+
+def _write_and_fail(prefix: str) -> None:
+    with transaction.atomic():
+        outbox.deliver_after_commit(_pending(1, prefix=prefix))
+        raise RuntimeError("rolled back")
+
+
+def test_a_rolled_back_savepoint_takes_its_delivery_with_it(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        kept = _pending(1, prefix="kept")
+        outbox.deliver_after_commit(kept)
+        with pytest.raises(RuntimeError):
+            _write_and_fail("lost")
+        outbox.deliver_after_commit(_pending(1, prefix="later"))
+    assert len(callbacks) == 1
+    assert sorted(message.to[0] for message in mail.outbox) == ["kept0@example.org", "later0@example.org"]
+    assert list(OutboxMessage.objects.filter(sent_at__isnull=True)) == []
+
+
+def test_each_transaction_gets_its_own_delivery(db, django_capture_on_commit_callbacks):
+    for prefix in ("first", "second"):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+            outbox.deliver_after_commit(_pending(1, prefix=prefix))
+        assert len(callbacks) == 1
+    assert sorted(message.to[0] for message in mail.outbox) == ["first0@example.org", "second0@example.org"]
+
+
 # --- The leaders' notice ------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import make_user, submit
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from requests_app.exceptions import AssignmentRefused, IntercessionError, NotAll
 from requests_app.models import (
     Assignment,
     Category,
+    IntercessorProfile,
     PrayerLog,
     PrayerRequest,
     Status,
@@ -95,6 +97,20 @@ def test_it_assigns_and_begins_intercession(request_in, leader, assigned_interce
     assert all(update.from_status == update.to_status == Status.NEW for update in assigned)
     move = prayer_request.updates.get(kind=UpdateKind.MOVE)
     assert (move.from_status, move.to_status, move.author) == (Status.NEW, Status.INTERCEDING, leader)
+
+
+def test_it_leaves_the_callers_intercessor_able_to_save_their_profile(request_in, leader):
+    """Assigning creates a default profile for whoever has none; the
+    caller's user object must still reach the saved profile afterwards."""
+    make_user("newcomer", roles.INTERCESSORS)
+    IntercessorProfile.objects.filter(user__username="newcomer").delete()
+    newcomer = User.objects.get(username="newcomer")
+
+    services.assign(request_in("new"), [newcomer], by=leader)
+    newcomer.intercessor_profile.max_active_assignments = 7
+    newcomer.intercessor_profile.save()
+
+    assert IntercessorProfile.objects.get(user=newcomer).max_active_assignments == 7
 
 
 @pytest.mark.parametrize("status", ["interceding", "breakthrough"])

@@ -1,7 +1,8 @@
 """
 "My settings": an intercessor sets their availability, how many requests
 they can carry and what they are drawn to. Nonsense is refused with a message
-and saves nothing; looking at the page creates nothing.
+and saves nothing; looking at the page creates nothing. (The e-mail choices
+on the same page, for leaders too: tests/test_email_preferences.py.)
 """
 
 import re
@@ -17,7 +18,12 @@ from requests_app.models import Category, IntercessorProfile
 SETTINGS = reverse("my_settings")
 LOGIN = reverse("login")
 
-VALID = {"is_available": "on", "max_active_assignments": "5", "preferred_categories": ["health", "nation"]}
+VALID = {
+    "is_available": "on",
+    "max_active_assignments": "5",
+    "preferred_categories": ["health", "nation"],
+    "delivery": "immediately",
+}
 
 
 @pytest.fixture
@@ -54,24 +60,29 @@ def test_it_sends_anonymous_visitors_to_log_in(client, db):
         ("assigned_intercessor", 200),
         ("other_intercessor", 200),
         ("released_intercessor", 200),
-        # A leader who does not intercede has no capacity to set.
-        ("leader", 403),
+        # A leader sets their e-mails here, but has no capacity unless they intercede.
+        ("leader", 200),
         ("superuser", 403),
     ],
 )
-def test_it_lets_intercessors_in_and_no_one_else(request, client, persona, expected):
+def test_it_lets_the_team_in_and_no_one_else(request, client, persona, expected):
     client.force_login(request.getfixturevalue(persona))
 
     assert client.get(SETTINGS).status_code == expected
 
 
-@pytest.mark.parametrize("persona", ["leader", "superuser"])
-def test_it_refuses_a_post_from_someone_who_does_not_intercede(request, client, persona):
-    user = request.getfixturevalue(persona)
-    client.force_login(user)
+def test_it_refuses_a_post_from_someone_off_the_team(client, superuser):
+    client.force_login(superuser)
 
     assert client.post(SETTINGS, VALID).status_code == 403
-    assert not IntercessorProfile.objects.filter(user=user).exists()
+    assert not IntercessorProfile.objects.filter(user=superuser).exists()
+
+
+def test_a_leader_who_does_not_intercede_gets_no_capacity(client, leader):
+    client.force_login(leader)
+
+    assert client.post(SETTINGS, VALID).status_code == 302
+    assert not IntercessorProfile.objects.filter(user=leader).exists()
 
 
 def test_it_lets_a_leader_who_intercedes_set_their_capacity(client, leader):
@@ -139,7 +150,7 @@ def test_it_saves_and_comes_back(client, other_intercessor):
 def test_it_creates_the_profile_on_the_first_save(client, intercessor_without_profile):
     client.force_login(intercessor_without_profile)
 
-    response = client.post(SETTINGS, {"max_active_assignments": "0"})
+    response = client.post(SETTINGS, {"max_active_assignments": "0", "delivery": "immediately"})
 
     assert response.status_code == 302
     # Unticked boxes: not available, drawn to nothing in particular.

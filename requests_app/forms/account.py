@@ -1,9 +1,10 @@
-"""The intercessor's own settings: how much they can carry, and what they are drawn to."""
+"""My settings: an intercessor's capacity and what they are drawn to; every
+team member's e-mail choices."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.models import Category, IntercessorProfile
+from requests_app.models import Category, Delivery, IntercessorProfile, NotificationPreferences
 
 MIN_CAPACITY, MAX_CAPACITY = 0, 50
 
@@ -46,3 +47,57 @@ class IntercessorSettingsForm(forms.ModelForm):
         help_texts = {
             "is_available": _("Untick this to take a rest: you keep what you carry, but get nothing new."),
         }
+
+
+LEADER_SWITCHES = ["new_requests", "requester_updates", "releases", "leader_summary"]
+INTERCESSOR_SWITCHES = ["my_assignments", "prayer_reminders"]
+
+
+class EmailPreferencesForm(forms.ModelForm):
+    """Which of the team's e-mails I receive, and when: the switches of my
+    roles only (a leader has no prayer reminders unless they intercede)."""
+
+    error_messages = {
+        "delivery": {
+            "required": _("Choose when to receive your e-mails."),
+            "invalid_choice": _("Choose immediately or once a day."),
+        },
+    }
+
+    class Meta:
+        model = NotificationPreferences
+        fields = [*LEADER_SWITCHES, *INTERCESSOR_SWITCHES, "delivery"]
+        labels = {
+            "new_requests": _("A new prayer request arrives"),
+            "requester_updates": _("A requester writes an update, a praise report or withdraws their request"),
+            "releases": _("An intercessor releases one of their assignments"),
+            "leader_summary": _(
+                "Each day, a summary of what needs attention: requests waiting, coverage gaps, overloaded intercessors"
+            ),
+            "my_assignments": _("I am assigned to a request, or released from one"),
+            "prayer_reminders": _("Each day, a reminder of my assignments nobody has prayed for lately"),
+            "delivery": _("When to send them"),
+        }
+        help_texts = {
+            "delivery": _(
+                "Once a day gathers them into one digest e-mail. "
+                "E-mails only say that something happened and link here, never what a request says."
+            ),
+        }
+        widgets = {"delivery": forms.RadioSelect}
+
+    def __init__(self, *args, leader: bool, intercessor: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        shown = (LEADER_SWITCHES if leader else []) + (INTERCESSOR_SWITCHES if intercessor else [])
+        for name in [*LEADER_SWITCHES, *INTERCESSOR_SWITCHES]:
+            if name not in shown:
+                del self.fields[name]
+        self.fields["delivery"].error_messages.update(self.error_messages["delivery"])
+        # A radio list with no blank "---------" choice.
+        self.fields["delivery"].choices = Delivery.choices
+
+    def leader_fields(self):
+        return [self[name] for name in LEADER_SWITCHES if name in self.fields]
+
+    def intercessor_fields(self):
+        return [self[name] for name in INTERCESSOR_SWITCHES if name in self.fields]

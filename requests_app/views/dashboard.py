@@ -1,19 +1,19 @@
 """The leader's dashboard: where the team stands, in numbers and charts.
 
 Numbers only: no title, person or note of any request appears, so the page
-needs no thought about confidentiality beyond being for leaders. It costs the
-same number of queries however many requests and prayers there are.
+needs no thought about confidentiality beyond being for leaders. It shows a
+snapshot of the figures at most a few minutes old, labelled with its time
+(`requests_app.dashboard.snapshot`): a view reads the cache, and working the
+figures out costs the same number of queries however many requests there are.
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from requests_app import dashboard as figures
-from requests_app import queries
 from requests_app.decorators import leader_required
 from requests_app.models import PrayerRequest
 
@@ -29,19 +29,23 @@ def _labelled(medians: figures.Medians) -> list[tuple[str, str, figures.Median]]
 @require_safe
 @leader_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
+    # Leaders see every request (the one visibility rule), so they share one
+    # snapshot of the figures.
     requests = PrayerRequest.objects.visible_to(request.user)
-    gap_days = settings.INTERCESSION_COVERAGE_DAYS
-    counts = figures.request_counts(requests, now=now)
+    shown = figures.snapshot(requests, scope="leaders", gap_days=settings.INTERCESSION_COVERAGE_DAYS)
+    counts = shown.counts
     ctx = {
-        "now": now,
+        "now": shown.as_of,
+        "refresh_minutes": figures.SNAPSHOT_SECONDS // 60,
         "counts": counts,
-        "oldest_waiting_for": now - counts.oldest_waiting_since if counts.oldest_waiting_since else None,
-        "gap_days": gap_days,
-        "gap_count": queries.coverage_gaps(requests, days=gap_days, now=now).count(),
-        "weeks": figures.prayers_per_week(requests, now=now),
-        "medians": _labelled(figures.median_durations(requests, now=now)),
+        "oldest_waiting_for": shown.as_of - counts.oldest_waiting_since if counts.oldest_waiting_since else None,
+        "gap_days": shown.gap_days,
+        "gap_count": shown.gap_count,
+        "weeks": shown.weeks,
+        "medians": _labelled(shown.medians),
         "median_period_days": figures.MEDIAN_PERIOD.days,
-        "intercessors": list(queries.intercessors_with_load()),
+        "median_sample": figures.MEDIAN_SAMPLE,
+        "intercessors": shown.intercessors,
+        "intercessor_count": shown.intercessor_count,
     }
     return render(request, "requests_app/dashboard.html", ctx)

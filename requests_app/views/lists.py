@@ -3,7 +3,12 @@ the team, coverage gaps and my history.
 
 Every list starts from `PrayerRequest.objects.visible_to(user)` (or, for what
 the user wrote themselves, from their own rows checked against it), is
-paginated, and costs the same number of queries however long it is.
+paginated, and costs the same number of queries however long it is. The lists
+that grow with the history (triage, every request, the board, coverage, my
+history) page by keyset (`requests_app.keyset`), so a page deep in the list
+costs what the first does and no page counts the whole list; the two bounded
+by the team (my assignments: an intercessor's capacity; the team) keep
+numbered pages.
 """
 
 from datetime import datetime
@@ -18,6 +23,7 @@ from django.views.decorators.http import require_safe
 from requests_app import queries, roles
 from requests_app.decorators import intercessor_required, leader_required
 from requests_app.forms.lists import CoverageForm, RequestFilterForm
+from requests_app.keyset import PAGE_SIZE, Key, Keyset, capped_count, keyset_page
 from requests_app.models import (
     Assignment,
     Category,
@@ -28,7 +34,21 @@ from requests_app.models import (
     Visibility,
 )
 
-PAGE_SIZE = 25
+# A count shown on a list stops here ("1,000+"): bounded work however long the list.
+COUNT_CAP = 1000
+
+# Urgent first, then oldest; the id breaks ties. Served by the partial
+# indexes `prayer_triage_order` and `prayer_board_order`.
+URGENT_THEN_OLDEST = (Key("is_urgent", bool, negated=True), Key("created_at", datetime), Key("pk", int))
+TRIAGE_ORDER = Keyset("triage", URGENT_THEN_OLDEST)
+BOARD_ORDER = Keyset("board", URGENT_THEN_OLDEST)
+# Newest first (index `prayer_newest`).
+NEWEST_FIRST = Keyset("requests", (Key("created_at", datetime), Key("pk", int)), descending=True)
+LONGEST_GAP_FIRST = Keyset("coverage", (Key("gap_since", datetime), Key("pk", int)))
+# The team, alphabetically (index `intercession_user_name_order` on auth_user).
+TEAM_ORDER = Keyset("team", (Key("first_name", str), Key("last_name", str), Key("username", str), Key("pk", int)))
+MY_PRAYERS = Keyset("my-prayers", (Key("prayed_at", datetime), Key("pk", int)), descending=True)
+MY_JOURNAL = Keyset("my-journal", (Key("created_at", datetime), Key("pk", int)), descending=True)
 
 
 def _page(request: HttpRequest, items: QuerySet, param: str = "page") -> Page:
@@ -55,12 +75,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @leader_required
 def triage(request: HttpRequest) -> HttpResponse:
     """New requests waiting for intercessors, urgent first, then oldest."""
-    waiting = (
-        PrayerRequest.objects.visible_to(request.user)
-        .filter(status=Status.NEW)
-        .order_by("-is_urgent", "created_at", "pk")
-    )
-    ctx = {"page": _page(request, waiting)}
+    waiting = PrayerRequest.objects.visible_to(request.user).filter(status=Status.NEW)
+    count, more = capped_count(waiting, COUNT_CAP)
+    ctx = {"page": keyset_page(request, waiting, TRIAGE_ORDER), "count": count, "count_capped": more}
     return render(request, "requests_app/triage.html", ctx)
 
 
@@ -69,8 +86,10 @@ def triage(request: HttpRequest) -> HttpResponse:
 def request_list(request: HttpRequest) -> HttpResponse:
     """Every request, newest first, narrowed by the filters that are valid."""
     form = RequestFilterForm(request.GET)
-    found = form.filter(PrayerRequest.objects.visible_to(request.user)).order_by("-created_at", "-pk")
-    ctx = {"form": form, "page": _page(request, found)}
+    found = form.filter(PrayerRequest.objects.visible_to(request.user))
+    # No count: with a rare filter or search, even a capped count would
+    # read much of the table to find its thousand rows.
+    ctx = {"form": form, "page": keyset_page(request, found, NEWEST_FIRST)}
     return render(request, "requests_app/request_list.html", ctx)
 
 
@@ -83,7 +102,6 @@ def my_assignments(request: HttpRequest) -> HttpResponse:
         .open()
         # One filter() call, so both conditions hold for the same assignment.
         .filter(assignments__intercessor=request.user, assignments__released_at__isnull=True)
-        .with_last_prayer()
         .order_by("-is_urgent", F("last_prayed_at").asc(nulls_first=True), "created_at", "pk")
     )
     if not roles.is_intercessor(request.user):
@@ -98,15 +116,9 @@ def my_assignments(request: HttpRequest) -> HttpResponse:
 def board(request: HttpRequest) -> HttpResponse:
     """The team board: open requests that are not confidential, for everyone
     on the team (confidential ones never show here, not even to a leader)."""
-    on_board = (
-        PrayerRequest.objects.visible_to(request.user)
-        .open()
-        .filter(is_confidential=False)
-        .with_last_prayer()
-        .order_by("-is_urgent", "created_at", "pk")
-    )
+    on_board = PrayerRequest.objects.visible_to(request.user).open().filter(is_confidential=False)
     ctx = {
-        "page": _page(request, on_board),
+        "page": keyset_page(request, on_board, BOARD_ORDER),
         # rules.can_log_prayer for every row at once: each is open and not
         # confidential, so anyone on the team may log a prayer for it.
         "can_log_prayer": roles.is_leader(request.user) or roles.is_intercessor(request.user),
@@ -118,7 +130,7 @@ def board(request: HttpRequest) -> HttpResponse:
 @leader_required
 def team(request: HttpRequest) -> HttpResponse:
     """Every intercessor: what they carry against what they can, and how they pray."""
-    page = _page(request, queries.intercessors_with_load(prayers_since=_start_of_this_month()))
+    page = keyset_page(request, queries.intercessors_with_load(prayers_since=_start_of_this_month()), TEAM_ORDER)
     labels = dict(Category.choices)
     for member in page.object_list:
         member.category_labels = [labels[value] for value in member.preferred_categories or [] if value in labels]
@@ -145,7 +157,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
             to_attr="active_assignments",
         )
     )
-    page = _page(request, gaps)
+    page = keyset_page(request, gaps, LONGEST_GAP_FIRST)
     today = timezone.localdate()
     for prayer_request in page.object_list:
         prayer_request.gap_days = (today - timezone.localtime(prayer_request.gap_since).date()).days
@@ -172,15 +184,12 @@ def _with_request_title_if_visible(entries: QuerySet, user) -> QuerySet:
 def history(request: HttpRequest) -> HttpResponse:
     """My prayers and my private journal, newest first. A request I may no
     longer see keeps its place in my history, but not its title or link."""
-    prayers = _with_request_title_if_visible(
-        PrayerLog.objects.filter(intercessor=request.user).order_by("-prayed_at", "-pk"), request.user
-    )
+    prayers = _with_request_title_if_visible(PrayerLog.objects.filter(intercessor=request.user), request.user)
     journal = _with_request_title_if_visible(
-        StatusUpdate.objects.filter(author=request.user, visibility=Visibility.PRIVATE).order_by("-created_at", "-pk"),
-        request.user,
+        StatusUpdate.objects.filter(author=request.user, visibility=Visibility.PRIVATE), request.user
     )
     ctx = {
-        "prayers": _page(request, prayers, "prayers_page"),
-        "journal": _page(request, journal, "notes_page"),
+        "prayers": keyset_page(request, prayers, MY_PRAYERS, param="prayers_page", anchor="prayers-heading"),
+        "journal": keyset_page(request, journal, MY_JOURNAL, param="notes_page", anchor="journal-heading"),
     }
     return render(request, "requests_app/history.html", ctx)

@@ -277,27 +277,42 @@ def followup_update(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@sensitive_variables()
+def _requester_move(request: HttpRequest, token: str, to_status: str, form_class, form_name: str, done: str):
+    """A move the requester makes from their page (praise report, withdraw):
+    rate limit, the move must be theirs to make now, a valid note, then the
+    service."""
+    within_limit = _within_followup_limit(request)
+    prayer_request = access.get_request_for_token(token)
+    form = form_class(request.POST, prefix=form_name)
+    if not within_limit:
+        return _too_many_followups(request, token, prayer_request, **{f"{form_name}_form": form})
+    if to_status not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
+        return _refuse_move(request, token, prayer_request)
+    if not form.is_valid():
+        return _followup_page(request, token, prayer_request, **{f"{form_name}_form": form})
+    return _carry_out(
+        request,
+        token,
+        lambda: services.move(
+            prayer_request, to_status, actor=Requester(prayer_request.pk), note=form.cleaned_data["note"]
+        ),
+        done,
+    )
+
+
 @login_not_required
 @never_cache
 @require_POST
 @sensitive_post_parameters()
 @sensitive_variables()
 def followup_praise(request: HttpRequest, token: str) -> HttpResponse:
-    within_limit = _within_followup_limit(request)
-    prayer_request = access.get_request_for_token(token)
-    form = PraiseReportForm(request.POST, prefix="praise")
-    if not within_limit:
-        return _too_many_followups(request, token, prayer_request, praise_form=form)
-    if Status.ANSWERED not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
-        return _refuse_move(request, token, prayer_request)
-    if not form.is_valid():
-        return _followup_page(request, token, prayer_request, praise_form=form)
-    return _carry_out(
+    return _requester_move(
         request,
         token,
-        lambda: services.move(
-            prayer_request, Status.ANSWERED, actor=Requester(prayer_request.pk), note=form.cleaned_data["note"]
-        ),
+        Status.ANSWERED,
+        PraiseReportForm,
+        "praise",
         _("Thank you — your praise report is with the team."),
     )
 
@@ -308,21 +323,12 @@ def followup_praise(request: HttpRequest, token: str) -> HttpResponse:
 @sensitive_post_parameters()
 @sensitive_variables()
 def followup_withdraw(request: HttpRequest, token: str) -> HttpResponse:
-    within_limit = _within_followup_limit(request)
-    prayer_request = access.get_request_for_token(token)
-    form = WithdrawForm(request.POST, prefix="withdraw")
-    if not within_limit:
-        return _too_many_followups(request, token, prayer_request, withdraw_form=form)
-    if Status.CLOSED not in rules.allowed_moves(Requester(prayer_request.pk), prayer_request):
-        return _refuse_move(request, token, prayer_request)
-    if not form.is_valid():
-        return _followup_page(request, token, prayer_request, withdraw_form=form)
-    return _carry_out(
+    return _requester_move(
         request,
         token,
-        lambda: services.move(
-            prayer_request, Status.CLOSED, actor=Requester(prayer_request.pk), note=form.cleaned_data["note"]
-        ),
+        Status.CLOSED,
+        WithdrawForm,
+        "withdraw",
         _("Your request has been withdrawn. Thank you for letting us pray with you."),
     )
 

@@ -12,7 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from requests_app.exceptions import IntercessionError, NotAllowed
 from requests_app.forms.request_page import AssignForm, MoveForm, PrayForm, ReassignForm, ReleaseForm, UpdateForm
 from requests_app.models import (
     AccessAction,
+    AccessLogEntry,
     Assignment,
     Category,
     PrayerLog,
@@ -99,7 +101,16 @@ def _pager(request: HttpRequest, page: Page, param: str, anchor: str) -> dict:
     }
 
 
-def _story(user: User, prayer_request: PrayerRequest, *, on_team: bool) -> QuerySet[StatusUpdate]:
+class _CountedPaginator(Paginator):
+    """A paginator told its count, fetched with the request itself, so it
+    never asks the database for it."""
+
+    def __init__(self, object_list, per_page: int, count: int):
+        super().__init__(object_list, per_page)
+        self.count = count
+
+
+def _story_seen(user: User, *, on_team: bool) -> Q:
     """The entries of the story this viewer may see.
 
     Leaders and assigned intercessors see everything but other people's
@@ -109,7 +120,36 @@ def _story(user: User, prayer_request: PrayerRequest, *, on_team: bool) -> Query
     seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author=user)
     if on_team:
         seen |= ~Q(visibility=Visibility.PRIVATE)
-    return prayer_request.updates.filter(seen).select_related("author", "intercessor").order_by("created_at", "pk")
+    return seen
+
+
+def _story(user: User, prayer_request: PrayerRequest, *, on_team: bool) -> QuerySet[StatusUpdate]:
+    return (
+        prayer_request.updates.filter(_story_seen(user, on_team=on_team))
+        .select_related("author", "intercessor")
+        .order_by("created_at", "pk")
+    )
+
+
+def _count_of(rows: QuerySet) -> Subquery:
+    """A correlated COUNT of `rows` (filtered on OuterRef("pk")), for an annotation."""
+    counted = rows.order_by().values("prayer_request").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _with_page_figures(user: User) -> QuerySet[PrayerRequest]:
+    """The request with the sizes of its lists, all in the one query that
+    fetches it (each a subquery over an index on the request; its last
+    prayer is a column), so the page's pagers never count on their own. The
+    story is counted for both kinds of reader: whether this one is on the
+    request's team is only known once its intercessors are loaded."""
+    story = StatusUpdate.objects.filter(prayer_request=OuterRef("pk"))
+    return PrayerRequest.objects.annotate(
+        prayer_count=_count_of(PrayerLog.objects.filter(prayer_request=OuterRef("pk"))),
+        story_count_for_team=_count_of(story.filter(_story_seen(user, on_team=True))),
+        story_count_for_reader=_count_of(story.filter(_story_seen(user, on_team=False))),
+        access_count=_count_of(AccessLogEntry.objects.filter(prayer_request=OuterRef("pk"))),
+    )
 
 
 def _display_name(user: User | None) -> str:
@@ -165,37 +205,43 @@ def _release_controls(user: User, assignments: list[Assignment], *, is_leader: b
 @require_safe
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    prayer_request = access.get_request_for_user(user, pk)
+    prayer_request = access.get_request_for_user(user, pk, queryset=_with_page_figures(user))
     is_leader = roles.is_leader(user)
+    assignments = _current_intercessors(prayer_request)
+    _release_controls(user, assignments, is_leader=is_leader)
+    # The viewer's roles, worked out once from the intercessors just loaded:
+    # every rule below is answered without asking the database again.
+    held = rules.roles_for(
+        user, prayer_request, active_intercessor_ids={assignment.intercessor_id for assignment in assignments}
+    )
     # Those who may write to the team (leaders, assigned intercessors) are
     # this request's team; anyone else reads it from the team board.
-    on_team = rules.can_post_update(user, prayer_request)
+    on_team = rules.can_post_update(user, prayer_request, held=held)
 
-    story_page = Paginator(_story(user, prayer_request, on_team=on_team), PAGE_SIZE).get_page(request.GET.get("story"))
+    story_count = prayer_request.story_count_for_team if on_team else prayer_request.story_count_for_reader
+    story_page = _CountedPaginator(_story(user, prayer_request, on_team=on_team), PAGE_SIZE, story_count).get_page(
+        request.GET.get("story")
+    )
     for entry in story_page.object_list:
         entry.shown_note = entry.note if _note_is_shown(entry, user, on_team=on_team) else ""
         entry.author_name = _display_name(entry.author)
         entry.intercessor_name = _display_name(entry.intercessor)
 
-    prayer_totals = PrayerLog.objects.filter(prayer_request=prayer_request).aggregate(
-        count=Count("pk"), last_prayed_at=Max("prayed_at")
-    )
     prayers_pager = None
     if on_team:
         prayers = PrayerLog.objects.filter(prayer_request=prayer_request).select_related("intercessor")
-        prayers_page = Paginator(prayers, PAGE_SIZE).get_page(request.GET.get("prayers"))
+        prayers_page = _CountedPaginator(prayers, PAGE_SIZE, prayer_request.prayer_count).get_page(
+            request.GET.get("prayers")
+        )
         prayers_pager = _pager(request, prayers_page, "prayers", "prayer-log")
-
-    assignments = _current_intercessors(prayer_request)
-    _release_controls(user, assignments, is_leader=is_leader)
 
     moves = [
         (to_status, _move_label(prayer_request.status, to_status))
-        for to_status in rules.allowed_moves(user, prayer_request)
+        for to_status in rules.allowed_moves(user, prayer_request, held=held)
     ]
     if on_team:
         visibilities = [Visibility.TEAM, Visibility.REQUESTER, Visibility.PRIVATE]
-    elif rules.can_keep_journal(user, prayer_request):
+    elif rules.can_keep_journal(user, prayer_request, held=held):
         visibilities = [Visibility.PRIVATE]
     else:
         visibilities = []
@@ -203,11 +249,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Opening a confidential request is written down (who and when, never
     # what): a deliberate write on GET, for the leaders' audit. HEAD shows
     # nothing, so it records nothing.
-    if prayer_request.is_confidential and request.method == "GET":
-        access_log.record(prayer_request, user, AccessAction.VIEWED)
+    access_count = prayer_request.access_count
+    recorded = request.method == "GET" and access_log.record(prayer_request, user, AccessAction.VIEWED)
+    if recorded:
+        access_count += 1
     access_log_pager = None
     if is_leader and prayer_request.is_confidential:
-        access_page = Paginator(access_log.entries_for(prayer_request), PAGE_SIZE).get_page(request.GET.get("access"))
+        access_page = _CountedPaginator(access_log.entries_for(prayer_request), PAGE_SIZE, access_count).get_page(
+            request.GET.get("access")
+        )
         for entry in access_page.object_list:
             entry.user_name = _display_name(entry.user)
         access_log_pager = _pager(request, access_page, "access", "access-log")
@@ -219,19 +269,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_leader": is_leader,
         "on_team": on_team,
         "story": _pager(request, story_page, "story", "story"),
-        "prayer_count": prayer_totals["count"],
-        "last_prayed_at": prayer_totals["last_prayed_at"],
+        "prayer_count": prayer_request.prayer_count,
+        "last_prayed_at": prayer_request.last_prayed_at,
         "prayers": prayers_pager,
         "assignments": assignments,
         "moves": moves,
         "move_form": MoveForm(),
         "update_form": UpdateForm(visibilities=visibilities) if visibilities else None,
         "journal_only": visibilities == [Visibility.PRIVATE],
-        "can_log_prayer": rules.can_log_prayer(user, prayer_request),
+        "can_log_prayer": rules.can_log_prayer(user, prayer_request, held=held),
         "can_assign": can_assign,
         "can_reassign": can_assign,
         "can_make_confidential": not prayer_request.is_confidential
-        and rules.can_set_confidential(user, prayer_request, True),
+        and rules.can_set_confidential(user, prayer_request, True, held=held),
         "access_log": access_log_pager,
     }
     return render(request, "requests_app/request_detail.html", ctx)

@@ -770,9 +770,13 @@ class _Story:
         PrayerRequest.objects.filter(pk=self.request.pk).update(created_at=self.created, updated_at=self.last_event)
 
     def _dated(self, when: datetime) -> None:
-        """Move the story entries just written back to `when`."""
+        """Move the story entries just written back to `when`, and the
+        request's entry into intercession with them if that was one."""
         StatusUpdate.objects.filter(prayer_request=self.request, created_at__gte=self.seeder.now).update(
             created_at=when
+        )
+        PrayerRequest.objects.filter(pk=self.request.pk, entered_intercession_at__gte=self.seeder.now).update(
+            entered_intercession_at=when
         )
         self.last_event = max(self.last_event, when)
 

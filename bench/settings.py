@@ -1,0 +1,36 @@
+"""Settings for the benchmark: the app's own settings, as in production
+(DEBUG off, a real secret key, Argon2), with only what a loopback benchmark
+needs changed.
+
+The runner sets DATABASE_URL and DJANGO_SECRET_KEY in the environment before
+Django starts, so gunicorn's workers and the in-process client share them.
+"""
+
+import os
+import secrets
+
+# Defaults only: whatever the caller exported wins. The key is random per
+# run unless given; the runner exports one so every process agrees on it.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("DJANGO_DEBUG", "0")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SECURE_HSTS_SECONDS", "0")
+# Submitting is measured hundreds of times from one address.
+os.environ.setdefault("INTERCESSION_SUBMIT_LIMIT", "1000000000")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+
+from intercession.settings import *  # noqa: F403
+from intercession.settings import BASE_DIR, TEMPLATES
+
+# The app's URLs plus /bench/baseline/, which exists only here.
+ROOT_URLCONF = "bench.urls"
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]
+
+# Plain HTTP on loopback: cookies must travel without TLS.
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# No mail server on the bench: the outbox rows are still written in the
+# submitting transaction (that cost is measured); delivery goes nowhere.
+EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"

@@ -1,0 +1,205 @@
+"""
+Reminders that keep every request in front of someone, for
+`python manage.py send_reminders` (cron, once a day):
+
+- to each intercessor, how many of their active assignments nobody has
+  prayed for in `INTERCESSION_REMINDER_PRAYER_GAP_DAYS` days;
+- to the leaders, one summary: requests waiting for assignment longer than
+  `INTERCESSION_REMINDER_WAITING_HOURS` hours, coverage gaps
+  (`INTERCESSION_COVERAGE_DAYS`), requests awaiting manifestation for more
+  than `INTERCESSION_REMINDER_BREAKTHROUGH_DAYS` days, and intercessors over
+  capacity or unavailable while they still carry requests.
+
+Counts and links only, never a request's words. Each e-mail has the
+`dedupe_key` `reminder:<kind>:<user id>:<local date>`, so a second run the
+same day (TIME_ZONE) writes nothing new. Users get them as they chose
+(`NotificationPreferences.prayer_reminders` / `leader_summary`, and
+"once a day" folds them into the digest that the same run then sends).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from requests_app import digest, notifications
+from requests_app.models import Assignment, PrayerRequest, Status
+from requests_app.queries import coverage_gaps, intercessors_with_load
+
+
+@dataclass
+class Outcome:
+    """What one run wrote: e-mails queued now, and e-mails held for digests."""
+
+    prayer_queued: int = 0
+    prayer_held: int = 0
+    leaders_queued: int = 0
+    leaders_held: int = 0
+    digests: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"prayer reminders: {self.prayer_queued} queued, {self.prayer_held} held for digests; "
+            f"leaders' summary: {self.leaders_queued} queued, {self.leaders_held} held for digests; "
+            f"digests: {self.digests} queued"
+        )
+
+
+def prayer_gaps(now: datetime) -> dict[int, int]:
+    """{intercessor id: how many of their active assignments nobody has
+    prayed for in INTERCESSION_REMINDER_PRAYER_GAP_DAYS days}."""
+    gaps = coverage_gaps(
+        PrayerRequest.objects.all(), days=settings.INTERCESSION_REMINDER_PRAYER_GAP_DAYS, now=now
+    ).order_by()
+    rows = (
+        Assignment.objects.active()
+        .filter(prayer_request__in=gaps.values("pk"))
+        .values("intercessor")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return {row["intercessor"]: row["count"] for row in rows}
+
+
+@dataclass
+class LeaderSummary:
+    waiting: int
+    gaps: int
+    awaiting_manifestation: int
+    stretched_intercessors: int
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(sentence, link) for each figure that is not zero."""
+        link = notifications.site_link
+        hours = settings.INTERCESSION_REMINDER_WAITING_HOURS
+        days = settings.INTERCESSION_REMINDER_BREAKTHROUGH_DAYS
+        coverage_days = settings.INTERCESSION_COVERAGE_DAYS
+        figures = [
+            (
+                self.waiting,
+                ngettext(
+                    "%(count)s request has waited for assignment for more than %(hours)s hours.",
+                    "%(count)s requests have waited for assignment for more than %(hours)s hours.",
+                    self.waiting,
+                ),
+                reverse("triage"),
+            ),
+            (
+                self.gaps,
+                ngettext(
+                    "%(count)s active request has had no prayer for %(coverage_days)s days or more.",
+                    "%(count)s active requests have had no prayer for %(coverage_days)s days or more.",
+                    self.gaps,
+                ),
+                reverse("coverage"),
+            ),
+            (
+                self.awaiting_manifestation,
+                ngettext(
+                    "%(count)s request has awaited manifestation for more than %(days)s days: "
+                    "time to check in with the requester.",
+                    "%(count)s requests have awaited manifestation for more than %(days)s days: "
+                    "time to check in with the requesters.",
+                    self.awaiting_manifestation,
+                ),
+                reverse("request_list") + f"?status={Status.BREAKTHROUGH}",
+            ),
+            (
+                self.stretched_intercessors,
+                ngettext(
+                    "%(count)s intercessor carries more than their capacity, or is unavailable "
+                    "with requests still assigned.",
+                    "%(count)s intercessors carry more than their capacity, or are unavailable "
+                    "with requests still assigned.",
+                    self.stretched_intercessors,
+                ),
+                reverse("team"),
+            ),
+        ]
+        values = {"hours": hours, "days": days, "coverage_days": coverage_days}
+        return [(text % {"count": count, **values}, link(path)) for count, text, path in figures if count]
+
+
+def leader_summary(now: datetime) -> LeaderSummary:
+    requests = PrayerRequest.objects.all()
+    waiting_since = now - timedelta(hours=settings.INTERCESSION_REMINDER_WAITING_HOURS)
+    breakthrough_since = now - timedelta(days=settings.INTERCESSION_REMINDER_BREAKTHROUGH_DAYS)
+    return LeaderSummary(
+        waiting=requests.filter(status=Status.NEW, created_at__lt=waiting_since).count(),
+        gaps=coverage_gaps(requests, days=settings.INTERCESSION_COVERAGE_DAYS, now=now).count(),
+        awaiting_manifestation=requests.filter(
+            status=Status.BREAKTHROUGH, breakthrough_at__lt=breakthrough_since
+        ).count(),
+        stretched_intercessors=intercessors_with_load()
+        .filter(Q(load__gt=F("capacity")) | Q(available=False, load__gt=0))
+        .count(),
+    )
+
+
+def _send(kind: str, users, switch: str, subject: str, intro: str, lines_for, day) -> tuple[int, int]:
+    """Queue or hold each user's keyed e-mail once a day. Returns (queued, held)."""
+    queued = held = 0
+    now_users, daily_users = notifications.choose(users, switch)
+    for user in now_users + daily_users:
+        key = f"reminder:{kind}:{user.pk}:{day}"
+        with transaction.atomic():
+            if digest.already_sent(key):
+                continue
+            lines = lines_for(user)
+            if user in daily_users:
+                held += digest.hold_once(f"{kind}_reminder", user, lines, key)
+            else:
+                queued += notifications.queue_summary(f"{kind}_reminder", user, subject, intro, lines, key) is not None
+    return queued, held
+
+
+def send(now: datetime | None = None) -> Outcome:
+    """Queue today's reminders, then fold the day's digests."""
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    outcome = Outcome()
+
+    gaps = prayer_gaps(now)
+    intercessors = get_user_model().objects.filter(pk__in=gaps).order_by("pk")
+    gap_days = settings.INTERCESSION_REMINDER_PRAYER_GAP_DAYS
+
+    def prayer_lines(user):
+        count = gaps[user.pk]
+        sentence = ngettext(
+            "%(count)s of your assignments has had no prayer from anyone for %(days)s days or more.",
+            "%(count)s of your assignments have had no prayer from anyone for %(days)s days or more.",
+            count,
+        ) % {"count": count, "days": gap_days}
+        return [(sentence, notifications.site_link(reverse("my_assignments")))]
+
+    outcome.prayer_queued, outcome.prayer_held = _send(
+        "prayer",
+        intercessors,
+        "prayer_reminders",
+        _("Prayer reminder"),
+        _("Intercession goes on until the answer is seen. Some of your requests are waiting for prayer:"),
+        prayer_lines,
+        day,
+    )
+
+    lines = leader_summary(now).lines()
+    if lines:
+        outcome.leaders_queued, outcome.leaders_held = _send(
+            "leaders",
+            notifications.leaders(),
+            "leader_summary",
+            _("The team's daily summary"),
+            _("Where the team stands today:"),
+            lambda user: lines,
+            day,
+        )
+
+    outcome.digests = digest.fold(now)
+    return outcome

@@ -1,0 +1,205 @@
+"""The benchmark's tools (bench/): the data generator makes data the app
+accepts, and the runner's table and target checks say what they should.
+
+The generator runs at a tiny size on the test database (PostgreSQL only: it
+is PostgreSQL SQL); the figures themselves come from `make bench`, never from
+a test."""
+
+import io
+from collections import defaultdict
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.db.models import Max
+from django.http import HttpRequest
+
+from bench import generate, report
+from requests_app import roles, services
+from requests_app.models import (
+    OPEN_STATUSES,
+    Assignment,
+    Category,
+    IntercessorProfile,
+    PrayerLog,
+    PrayerRequest,
+    Status,
+    StatusUpdate,
+    UpdateKind,
+)
+
+SIZE = 300
+
+
+@pytest.fixture
+def generated(on_postgres):
+    out = io.StringIO()
+    counts = generate.fill(SIZE, out=out)
+    return counts, out.getvalue()
+
+
+@pytest.mark.postgres
+class TestGenerator:
+    def test_it_makes_the_rows_it_reports(self, generated):
+        counts, printed = generated
+        assert counts["prayer requests"] == SIZE == PrayerRequest.objects.count()
+        assert counts["prayer log"] == PrayerLog.objects.count()
+        # Ten prayers per request on average (the new and withdrawn have none).
+        assert 9 * SIZE <= counts["prayer log"] <= 11 * SIZE
+        leaders, intercessors = generate.team_size(SIZE)
+        assert User.objects.filter(groups__name=roles.LEADERS).count() == leaders
+        assert User.objects.filter(groups__name=roles.INTERCESSORS).count() == intercessors
+        assert IntercessorProfile.objects.count() == intercessors
+        assert "total" in printed
+
+    def test_it_makes_rows_the_models_accept(self, generated):
+        for model in (PrayerRequest, Assignment, StatusUpdate, PrayerLog, IntercessorProfile):
+            for row in model.objects.all():
+                row.full_clean(validate_unique=False, validate_constraints=False)
+
+    def test_it_keeps_one_request_in_ten_confidential_and_spreads_statuses(self, generated):
+        confidential = PrayerRequest.objects.filter(is_confidential=True).count()
+        assert 0.08 * SIZE <= confidential <= 0.12 * SIZE
+        by_status = {status: PrayerRequest.objects.filter(status=status).count() for status in Status.values}
+        assert all(by_status.values()), by_status
+        assert by_status[Status.ANSWERED] + by_status[Status.CLOSED] > 0.8 * SIZE
+        assert set(PrayerRequest.objects.values_list("category", flat=True)) <= set(Category.values)
+
+    def test_it_gives_every_request_in_intercession_an_active_assignment(self, generated):
+        past_new = PrayerRequest.objects.filter(status__in=[Status.INTERCEDING, Status.BREAKTHROUGH])
+        assert past_new.exists()
+        for prayer_request in past_new:
+            assert prayer_request.assignments.active().exists(), prayer_request.pk
+        assert not Assignment.objects.filter(prayer_request__status=Status.NEW).exists()
+
+    def test_it_tells_each_story_in_a_consistent_order(self, generated):
+        stories = defaultdict(list)
+        for update in StatusUpdate.objects.order_by("prayer_request_id", "created_at", "pk"):
+            stories[update.prayer_request_id].append(update)
+        assigned = defaultdict(set)
+        for assignment in Assignment.objects.all():
+            assigned[assignment.prayer_request_id].add(assignment.intercessor_id)
+            assert assignment.released_at is None or assignment.released_at >= assignment.assigned_at
+
+        for prayer_request in PrayerRequest.objects.all():
+            story = stories[prayer_request.pk]
+            assert story[0].kind == UpdateKind.SUBMITTED
+            assert story[0].created_at == prayer_request.created_at
+            status = Status.NEW
+            for update in story[1:]:
+                assert update.created_at >= prayer_request.created_at
+                assert update.from_status == status, (prayer_request.pk, update.kind)
+                if update.kind == UpdateKind.MOVE:
+                    assert update.to_status != status
+                    status = update.to_status
+                else:
+                    assert update.to_status == status
+                if update.kind in (UpdateKind.ASSIGNED, UpdateKind.RELEASED):
+                    assert update.intercessor_id in assigned[prayer_request.pk]
+            assert status == prayer_request.status, prayer_request.pk
+            assert (prayer_request.answered_at is not None) == (prayer_request.status == Status.ANSWERED)
+            assert (prayer_request.closed_at is not None) == (prayer_request.status == Status.CLOSED)
+            if prayer_request.status == Status.BREAKTHROUGH:
+                assert prayer_request.breakthrough_at is not None
+            if prayer_request.status in (Status.NEW, Status.INTERCEDING):
+                assert prayer_request.breakthrough_at is None
+
+    def test_it_logs_prayers_only_by_assigned_intercessors_after_assignment(self, generated):
+        first_assigned = {(a.prayer_request_id, a.intercessor_id): a.assigned_at for a in Assignment.objects.active()}
+        for entry in PrayerLog.objects.all():
+            assert (entry.prayer_request_id, entry.intercessor_id) in first_assigned
+            assert entry.prayed_at >= first_assigned[(entry.prayer_request_id, entry.intercessor_id)]
+
+    def test_it_keeps_each_requests_last_prayer_on_the_request(self, generated):
+        latest = dict(
+            PrayerLog.objects.values("prayer_request_id")
+            .annotate(latest=Max("prayed_at"))
+            .values_list("prayer_request_id", "latest")
+        )
+        assert latest
+        for pk, last_prayed_at in PrayerRequest.objects.values_list("pk", "last_prayed_at"):
+            assert last_prayed_at == latest.get(pk), pk
+
+    def test_it_makes_the_known_logins(self, generated):
+        leader = authenticate(HttpRequest(), username=generate.LEADER_USERNAME, password=generate.KNOWN_PASSWORD)
+        intercessor = authenticate(
+            HttpRequest(), username=generate.INTERCESSOR_USERNAME, password=generate.KNOWN_PASSWORD
+        )
+        assert leader is not None
+        assert roles.is_leader(leader)
+        assert intercessor is not None
+        assert roles.is_intercessor(intercessor)
+        assert Assignment.objects.carrying().filter(intercessor=intercessor).exists()
+
+    def test_it_resets_the_sequences_so_the_app_can_write(self, generated):
+        leader = User.objects.get(username=generate.LEADER_USERNAME)
+        prayer_request, _token = services.submit_request(for_whom="A. B.", title="After the bench", category="other")
+        assert prayer_request.pk == SIZE + 1
+        intercessor = User.objects.get(username=generate.INTERCESSOR_USERNAME)
+        IntercessorProfile.objects.filter(user=intercessor).update(max_active_assignments=50, is_available=True)
+        services.assign(prayer_request, [intercessor], by=leader)
+        services.log_prayer(prayer_request, intercessor=intercessor)
+        assert prayer_request.status in OPEN_STATUSES
+
+
+def _results(overrides: dict | None = None) -> dict:
+    """A fixed set of figures, as bench.run collects them."""
+    pages = {key: {"median_ms": 5.0, "queries": 6, "status": 200} for key, _label, _kind in report.PAGES}
+    pages["baseline"] = {"median_ms": 1.0, "queries": 0, "status": 200}
+    results = {
+        "sizes": [10_000, 1_000_000],
+        "inprocess": {
+            "10000": {key: dict(figures) for key, figures in pages.items()},
+            "1000000": {key: dict(figures) for key, figures in pages.items()},
+        },
+        "deep_page": {"10000": 5, "1000000": 400},
+        "http": {},
+    }
+    for (size, key), figures in (overrides or {}).items():
+        results["inprocess"][str(size)][key].update(figures)
+    return results
+
+
+class TestReport:
+    def test_it_flags_nothing_when_every_target_is_met(self):
+        assert report.missed_targets(_results()) == []
+
+    def test_it_flags_each_missed_target(self):
+        results = _results(
+            {
+                (1_000_000, "triage_deep"): {"median_ms": 9.0},  # deep/first 1.8, 1M/10k 1.8
+                (10_000, "team"): {"queries": 11},  # more than 10, and not constant
+                (1_000_000, "dashboard"): {"median_ms": 16.0},  # over 15 ms at 1M
+                (1_000_000, "submit"): {"median_ms": 26.0},  # a write over 25 ms
+                (1_000_000, "pray"): {"median_ms": 24.0},  # a write under 25 ms, but 4.8 times 10k
+            }
+        )
+        missed = "\n".join(report.missed_targets(results))
+        assert "Triage, deep page: deep/first 1.80" in missed
+        assert "Triage, deep page: 1M/10k 1.80" in missed
+        assert "Team: 11 queries at 10k" in missed
+        assert "Team: query count changes with size (11, 6)" in missed
+        assert "Dashboard: 16.0 ms at 1M" in missed
+        assert "Submit a request (POST /ask/): 26.0 ms at 1M" in missed
+        assert "Log a prayer (POST): 24.0 ms" not in missed
+        assert "Log a prayer (POST): 1M/10k 4.80" in missed
+        assert "Baseline" not in missed
+
+    def test_it_checks_time_limits_only_when_a_million_was_measured(self):
+        results = _results({(1_000_000, "dashboard"): {"median_ms": 16.0}})
+        results["sizes"] = [10_000]
+        del results["inprocess"]["1000000"]
+        missed = report.missed_targets(results)
+        assert missed == ["Time limits at 1M not checked: 1M requests were not measured in this run."]
+
+    def test_it_prints_one_row_per_page_with_ratios(self):
+        table = report.format_inprocess_table(_results({(1_000_000, "triage_deep"): {"median_ms": 6.0}}))
+        lines = table.splitlines()
+        assert lines[0].startswith("| page |")
+        assert "1M/10k" in lines[0]
+        assert "ms 10k" in lines[0]
+        assert "ms 1M" in lines[0]
+        deep = next(line for line in lines if line.startswith("| Triage, deep page"))
+        assert "| 6.0 |" in deep
+        assert "| 1.20 |" in deep
+        assert len([line for line in lines if line.startswith("| ")]) == len(report.PAGES) + 1
