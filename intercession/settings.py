@@ -218,9 +218,11 @@ AXES_CLIENT_IP_CALLABLE = "requests_app.middleware.client_ip"
 # logging in, whatever happens (requests_app.middleware.SessionTimeoutMiddleware).
 SESSION_IDLE_SECONDS = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
-# Sessions live in the database; with a shared cache they are also read
-# through it (written to both, so a cache flush logs nobody out).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
+# Sessions live in the database, shared by every app process, with or
+# without a shared cache: not read through the cache (cached_db), because a
+# Redis that is away would then break every page, and a logout whose cache
+# delete failed would leave the session readable once Redis came back.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")

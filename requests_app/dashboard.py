@@ -13,6 +13,7 @@ shows a snapshot of them (`snapshot`), kept in the cache for
 and only the first view after the snapshot expires pays for the figures.
 """
 
+import logging
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -37,7 +38,9 @@ WEEKS_OF_PRAYER = 12
 LOAD_CHART_SIZE = 20
 # How long a snapshot of the figures is shown before it is worked out again.
 SNAPSHOT_SECONDS = 300
-_SNAPSHOT_KEY = "dashboard:snapshot:v1:{scope}"
+_SNAPSHOT_KEY = "dashboard:snapshot:v2:{scope}"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,37 @@ def intercessors_for_load_chart(*, size: int | None = None) -> tuple[list[User],
 
 
 @dataclass(frozen=True)
+class ChartedIntercessor:
+    """What the load chart shows of an intercessor, and no more: the
+    snapshot is kept in the cache (a shared Redis perhaps), where a User
+    would put password hashes and e-mail addresses."""
+
+    pk: int
+    full_name: str
+    username: str
+    load: int
+    capacity: int
+    available: bool
+
+    @classmethod
+    def of(cls, member: User) -> "ChartedIntercessor":
+        return cls(
+            pk=member.pk,
+            full_name=member.get_full_name(),
+            username=member.get_username(),
+            load=member.load,
+            capacity=member.capacity,
+            available=member.available,
+        )
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_username(self) -> str:
+        return self.username
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Every figure of the dashboard at one moment, `as_of`."""
 
@@ -224,7 +258,7 @@ def work_out(requests: PrayerRequestQuerySet, *, now: datetime, gap_days: int) -
         gap_count=queries.coverage_gaps(requests, days=gap_days, now=now).count(),
         weeks=prayers_per_week(requests, now=now),
         medians=median_durations(requests, now=now),
-        intercessors=charted,
+        intercessors=[ChartedIntercessor.of(member) for member in charted],
         intercessor_count=total,
     )
 
@@ -235,9 +269,16 @@ def snapshot(requests: PrayerRequestQuerySet, *, scope: str, gap_days: int) -> S
     dashboard is for leaders, who all see the same), so that no one is ever
     shown figures worked out for someone who sees more."""
     key = _SNAPSHOT_KEY.format(scope=scope)
-    kept = cache.get(key)
+    try:
+        kept = cache.get(key)
+    except Exception as error:  # a shared cache that is away: work it out
+        logger.warning("dashboard: cache unreadable (%s)", type(error).__name__)
+        kept = None
     if isinstance(kept, Snapshot) and kept.gap_days == gap_days:
         return kept
     fresh = work_out(requests, now=timezone.now(), gap_days=gap_days)
-    cache.set(key, fresh, SNAPSHOT_SECONDS)
+    try:
+        cache.set(key, fresh, SNAPSHOT_SECONDS)
+    except Exception as error:
+        logger.warning("dashboard: cache not written (%s)", type(error).__name__)
     return fresh

@@ -96,6 +96,9 @@ class KeysetPage:
     next_cursor: str = ""
     # The cursor given could not be read: this is the first page instead.
     cursor_refused: bool = False
+    # The cursor's page has emptied since (its rows were assigned, prayed
+    # for, closed): this is the first page instead.
+    list_changed: bool = False
     param: str = "page"
     links: dict = field(default_factory=dict)
 
@@ -151,7 +154,8 @@ class Keyset:
         self, queryset: QuerySet, cursor: str | None, *, size: int = PAGE_SIZE, param: str = "page"
     ) -> KeysetPage:
         """The page of `queryset` that `cursor` points to (the first page
-        without one, or with one that cannot be read). One query."""
+        without one, with one that cannot be read, or when the rows of the
+        cursor's page have all left the list). One query (two then)."""
         direction, values, refused = _FORWARD, None, False
         if cursor:
             try:
@@ -175,6 +179,13 @@ class Keyset:
                     : size + 1
                 ]
             )
+        if values is not None and not rows:
+            # A next or previous link is only given when rows lay that way:
+            # they have left the list since. Not an empty page that reads
+            # as "nothing here" while the list still has rows: its start.
+            page = self.page(queryset, None, size=size, param=param)
+            page.list_changed = True
+            return page
         more = len(rows) > size
         rows = rows[:size]
         if not forward:

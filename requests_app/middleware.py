@@ -171,8 +171,33 @@ RETRY_AFTER_SECONDS = 5
 VIEW_ANSWERED = "_intercession_view_answered"
 
 
+# SQLSTATEs (and classes of them) that pass: the connection failed (08),
+# the server is short of resources (53), shutting down or restarting (57P),
+# a statement was cancelled by statement_timeout (57014), a system error
+# (58), and the conflicts above. Anything else the database reports (an
+# unknown column, a syntax error) is a mistake in the code: a 500.
+TRANSIENT_SQLSTATES = CONFLICT_SQLSTATES | {"57014"}
+TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P", "58")
+# SQLite's: the database is locked by another writer, or the disk failed.
+TRANSIENT_SQLITE_ERRORS = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL"}
+
+
 def _sqlstate(exc: BaseException) -> str:
     return getattr(exc.__cause__, "sqlstate", None) or getattr(exc, "sqlstate", None) or ""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Is this database error one that trying again later may cure?"""
+    if isinstance(exc, InterfaceError):
+        return True
+    sqlstate = _sqlstate(exc)
+    if sqlstate:
+        return sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith(TRANSIENT_SQLSTATE_PREFIXES)
+    sqlite_error = getattr(exc.__cause__, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return sqlite_error in TRANSIENT_SQLITE_ERRORS
+    # No code at all: the driver could not reach the server.
+    return True
 
 
 def database_unavailable(request: HttpRequest | None, exc: BaseException) -> HttpResponse:
@@ -220,16 +245,18 @@ class DatabaseErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, OperationalError | InterfaceError):
+        if isinstance(exception, OperationalError | InterfaceError) and is_transient(exception):
             return database_unavailable(request, exception)
         return None
 
 
 def _database_error_in(exc: BaseException | None) -> BaseException | None:
-    """The database error `exc` is, or was raised while handling."""
+    """The passing database error `exc` is, or was raised while handling."""
     for _depth in range(5):
-        if exc is None or isinstance(exc, OperationalError | InterfaceError):
-            return exc
+        if exc is None:
+            return None
+        if isinstance(exc, OperationalError | InterfaceError):
+            return exc if is_transient(exc) else None
         exc = exc.__cause__ or exc.__context__
     return None
 

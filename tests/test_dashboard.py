@@ -465,3 +465,32 @@ def test_it_samples_the_latest_requests_for_the_medians(known):
     medians = figures.median_durations(everything(), now=known.now, sample=2)
 
     assert medians.submission_to_first_prayer == figures.Median(None, 0)
+
+
+def test_it_keeps_no_account_details_in_the_cached_snapshot(client, known):
+    """The snapshot may live in a shared Redis: names and figures only,
+    never a User with its password hash and e-mail address."""
+    client.force_login(known.leader)
+    client.get(DASHBOARD)
+
+    kept = cache.get(figures._SNAPSHOT_KEY.format(scope="leaders"))
+
+    assert kept.intercessors
+    assert all(isinstance(member, figures.ChartedIntercessor) for member in kept.intercessors)
+    flat = repr(kept)
+    assert known.intercessor.password not in flat
+    assert "@" not in flat
+
+
+def test_it_works_the_figures_out_when_the_cache_is_away(client, known, monkeypatch):
+    def away(*args, **kwargs):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(cache, "get", away)
+    monkeypatch.setattr(cache, "set", away)
+    client.force_login(known.leader)
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    assert response.context["intercessors"]

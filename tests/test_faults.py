@@ -435,8 +435,7 @@ def test_two_app_processes_share_sessions_rate_limits_and_lockouts(pg_cluster, r
     # A session logged in on A works on B, and logging out on A ends it on B.
     leader = Browser(a.port)
     assert leader.log_in("lydia", PASSWORD).status == 302
-    session_key = leader.cookies["sessionid"]
-    assert any(session_key in key.decode() for key in redis_client.scan_iter(match=f"{prefix}:*"))
+    session_key = leader.cookies["sessionid"]  # kept in the database both share
     assert leader.get("/triage/", port=b.port).status == 200
     assert leader.log_out().status == 302
     leader.cookies["sessionid"] = session_key  # as a stolen or stale cookie would
@@ -452,6 +451,7 @@ def test_two_app_processes_share_sessions_rate_limits_and_lockouts(pg_cluster, r
         refused = visitor.post("/ask/", ask_data(f"two-{uuid.uuid4().hex[:8]}"), port=port)
         assert refused.status == 429
         assert "Too many requests" in page_text(refused)
+    assert any(redis_client.scan_iter(match=f"{prefix}:*")), "the limit is counted in the shared Redis"
 
     # Three wrong passwords spread over A and B lock the account out on both,
     # even with the right password.
@@ -660,7 +660,7 @@ def test_the_database_timeouts_and_the_cache_come_from_the_environment():
     assert result.stdout.strip() == (
         "{'connect_timeout': 2, 'options': '-c lock_timeout=1000 -c statement_timeout=0'}"
         " django.core.cache.backends.redis.RedisCache redis://127.0.0.1:6379/3 church-a"
-        " django.contrib.sessions.backends.cached_db"
+        " django.contrib.sessions.backends.db"
     )
 
 
@@ -670,7 +670,38 @@ def test_it_refuses_a_cache_url_it_cannot_use():
     assert "DJANGO_CACHE_URL must be a redis://" in result.stderr
 
 
-def test_sessions_stay_in_the_database_without_a_shared_cache():
+def test_sessions_stay_in_the_database_without_a_shared_cache():  # and with one: above
     result = read_settings({"DJANGO_SECRET_KEY": "x" * 50}, "s.SESSION_ENGINE")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.contrib.sessions.backends.db"
+
+
+def test_only_a_passing_database_error_is_the_503_page(db, monkeypatch):
+    """A mistake in the code that the database reports (an unknown column,
+    a syntax error) is a 500 and reaches the error reports: telling people
+    to try again would hide it for ever."""
+    from requests_app.middleware import is_transient
+
+    def driver_error(sqlstate=None, **attributes):
+        cause = type("DriverError", (Exception,), {"sqlstate": sqlstate, **attributes})("from the driver")
+        error = OperationalError("wrapped")
+        error.__cause__ = cause
+        return error
+
+    assert is_transient(driver_error(None))  # the server could not be reached
+    for sqlstate in ("08006", "57P01", "57014", "55P03", "40P01", "40001", "53300"):
+        assert is_transient(driver_error(sqlstate)), sqlstate
+    for sqlstate in ("42703", "42601", "22001", "XX000"):
+        assert not is_transient(driver_error(sqlstate)), sqlstate
+    assert is_transient(driver_error(sqlite_errorname="SQLITE_BUSY"))
+    assert not is_transient(driver_error(sqlite_errorname="SQLITE_ERROR"))
+
+    def no_such_column(**kwargs):
+        raise OperationalError("no such column: requests_app_prayerrequest.nothing") from type(
+            "DriverError", (Exception,), {"sqlite_errorname": "SQLITE_ERROR", "sqlstate": None}
+        )("no such column")
+
+    monkeypatch.setattr(services, "submit_request", no_such_column)
+    response = Client(raise_request_exception=False).post(reverse("ask"), ask_data("x"))
+    assert response.status_code == 500
+    assert UNAVAILABLE not in page_text_of(response)

@@ -254,3 +254,25 @@ def test_it_pages_my_history_without_leaving_the_intercessor_their_neighbours_ro
         .order_by("-prayed_at", "-pk")
         .values_list("pk", flat=True)
     )
+
+
+@pytest.mark.parametrize("url", [TRIAGE, REQUEST_LIST])
+def test_it_gives_the_first_page_when_the_rows_of_a_page_have_left_the_list(client, leader, url):
+    """Page 2 was linked, then every request on it left the list (assigned,
+    closed, here deleted): not an empty page saying nothing is waiting, but
+    the list's start."""
+    created = rows(lists.PAGE_SIZE + 5)
+    client.force_login(leader)
+    shown = client.get(url).context["page"]
+    following = shown.next_cursor
+    first_page = [row.pk for row in shown.object_list]
+    PrayerRequest.objects.filter(pk__in=created).exclude(pk__in=first_page).delete()
+
+    response = client.get(url, {"page": following})
+
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert page.list_changed
+    assert not page.cursor_refused
+    assert sorted(row.pk for row in page.object_list) == sorted(first_page)
+    assert "The list has changed since that page was shown" in response.content.decode()

@@ -5,10 +5,9 @@ Every list starts from `PrayerRequest.objects.visible_to(user)` (or, for what
 the user wrote themselves, from their own rows checked against it), is
 paginated, and costs the same number of queries however long it is. The lists
 that grow with the history (triage, every request, the board, coverage, my
-history) page by keyset (`requests_app.keyset`), so a page deep in the list
-costs what the first does and no page counts the whole list; the two bounded
-by the team (my assignments: an intercessor's capacity; the team) keep
-numbered pages.
+history) and the team page by keyset (`requests_app.keyset`), so a page deep
+in the list costs what the first does and no page counts the whole list; my
+assignments, bounded by an intercessor's capacity, keeps numbered pages.
 """
 
 from datetime import datetime
