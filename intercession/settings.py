@@ -74,7 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Cache-Control: no-store on every page (static files excepted).
-    "requests_app.middleware.NoStoreMiddleware",
+    "requests_app.web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,12 +85,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle and absolute session timeouts (after auth and messages).
-    "requests_app.middleware.SessionTimeoutMiddleware",
+    "requests_app.web.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database error in a view: 409 for a held row, 503 when PostgreSQL is
     # away, never a 500 (outside views: server_error and bad_request, the
     # handlers in intercession/urls.py).
-    "requests_app.middleware.DatabaseErrorMiddleware",
+    "requests_app.web.middleware.DatabaseErrorMiddleware",
     # django-axes: last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,7 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "requests_app.context_processors.user_roles",
+                "requests_app.web.context_processors.user_roles",
             ],
         },
     },
@@ -140,7 +140,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # a connection attempt gives up after DATABASE_CONNECT_TIMEOUT seconds, a
     # row lock is waited for DATABASE_LOCK_TIMEOUT seconds, a statement runs
     # at most DATABASE_STATEMENT_TIMEOUT seconds (0 turns a limit off, e.g.
-    # for a long migration). The page then says so (requests_app.middleware.
+    # for a long migration). The page then says so (requests_app.web.middleware.
     # DatabaseErrorMiddleware): 409 for a lock, 503 otherwise.
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     _pg_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
@@ -209,13 +209,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Lockouts are still logged as warnings; every ordinary log-in is not.
 AXES_VERBOSE = False
-AXES_LOCKOUT_CALLABLE = "requests_app.middleware.locked_out"
+AXES_LOCKOUT_CALLABLE = "requests_app.web.middleware.locked_out"
 # The client's address: REMOTE_ADDR, or X-Forwarded-For only as far as our
 # own proxies wrote it (see TRUSTED_PROXY_COUNT below).
-AXES_CLIENT_IP_CALLABLE = "requests_app.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "requests_app.web.middleware.client_ip"
 
 # A session ends after this long without a request, and this long after
-# logging in, whatever happens (requests_app.middleware.SessionTimeoutMiddleware).
+# logging in, whatever happens (requests_app.web.middleware.SessionTimeoutMiddleware).
 SESSION_IDLE_SECONDS = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
 # Sessions live in the database, shared by every app process, with or
@@ -279,7 +279,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # How many reverse proxies of ours stand in front of the app. 0 (the
 # default): the client is REMOTE_ADDR and X-Forwarded-For is never read, so a
 # client cannot pick its own address. N: the address is the Nth entry from
-# the right of X-Forwarded-For (requests_app.middleware.client_ip).
+# the right of X-Forwarded-For (requests_app.web.middleware.client_ip).
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 
 # Content-Security-Policy (django-csp 4): everything from this site only, no
@@ -307,7 +307,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Logging --------------------------------------------------------------
 # Request text never goes into logs; see the confidentiality rules in the
 # README. Log lines carry ids and events only.
-# Paths are secrets too: every handler runs requests_app.log_filters.
+# Paths are secrets too: every handler runs requests_app.web.log_filters.
 # RedactSecrets, which rewrites /followup/<token>/ (and password-reset
 # links) to /followup/[token]/ and drops query-string values, in the
 # message, its arguments, the traceback and the request an error e-mail
@@ -318,7 +318,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_secrets": {"()": "requests_app.log_filters.RedactSecrets"},
+        "redact_secrets": {"()": "requests_app.web.log_filters.RedactSecrets"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -362,7 +362,7 @@ LOGGING = {
 # Crash reports (the error e-mail, the debug page) hide what views mark with
 # sensitive_post_parameters / sensitive_variables, with DEBUG on too, and
 # secret paths, query values and token-like variables.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "requests_app.log_filters.ConfidentialExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "requests_app.web.log_filters.ConfidentialExceptionReporterFilter"
 
 # --- Intercession ---------------------------------------------------------
 # An active request nobody has prayed for in this many days is a coverage gap.

@@ -23,6 +23,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# A database that is away is a 503 page, not a 500 or a 400 (requests_app.middleware).
-handler400 = "requests_app.middleware.bad_request"
-handler500 = "requests_app.middleware.server_error"
+# A database that is away is a 503 page, not a 500 or a 400 (requests_app.web.middleware).
+handler400 = "requests_app.web.middleware.bad_request"
+handler500 = "requests_app.web.middleware.server_error"

@@ -422,7 +422,7 @@ class NotificationPreferences(models.Model):
     """Which of the team's e-mails a user receives, and when. One row per
     user, created when they first save their settings: a user without a row
     gets every e-mail, immediately (`for_user`). Read by
-    `requests_app.notifications` inside the transaction of each change.
+    `requests_app.mail.notifications` inside the transaction of each change.
     The requester's follow-up link and password resets are not optional and
     have no switch here."""
 
@@ -546,8 +546,8 @@ class OutboxMessageQuerySet(models.QuerySet):
 
 class OutboxMessage(models.Model):
     """An e-mail waiting to be sent, written in the same transaction as the
-    change that caused it (`requests_app.notifications`), delivered afterwards
-    by `requests_app.outbox`. Carries no confidential content: the app's name,
+    change that caused it (`requests_app.mail.notifications`), delivered afterwards
+    by `requests_app.mail.outbox`. Carries no confidential content: the app's name,
     a generic sentence and a link."""
 
     to = models.EmailField()

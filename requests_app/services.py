@@ -24,8 +24,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from requests_app import notifications, roles, rules
+from requests_app import roles, rules
 from requests_app.exceptions import AssignmentRefused, IntercessionError, InvalidTransition, NotAllowed
+from requests_app.mail import notifications
 from requests_app.models import (
     OPEN_STATUSES,
     Assignment,

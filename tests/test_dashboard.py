@@ -14,7 +14,6 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import dashboard as figures
 from requests_app import queries, roles, services
 from requests_app.models import (
     Category,
@@ -25,6 +24,7 @@ from requests_app.models import (
     StatusUpdate,
     UpdateKind,
 )
+from requests_app.reports import dashboard as figures
 from requests_app.templatetags.charts import human_duration, nice_maximum
 
 DASHBOARD = reverse("dashboard")

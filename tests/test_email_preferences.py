@@ -16,7 +16,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from requests_app import digest, notifications, roles, services
+from requests_app import roles, services
+from requests_app.mail import compose, digest
 from requests_app.models import (
     Category,
     Delivery,
@@ -191,7 +192,7 @@ def test_the_choices_are_read_in_one_query(team, django_assert_num_queries):
     users = list(team.values())
     _prefer(team["anna"], delivery=Delivery.DAILY)
     with django_assert_num_queries(1):
-        now, daily = notifications.choose(users, "my_assignments")
+        now, daily = compose.choose(users, "my_assignments")
     assert [user.username for user in daily] == ["anna"]
     assert sorted(user.username for user in now) == ["lydia", "priscilla", "simeon"]
 
@@ -265,21 +266,21 @@ def test_nothing_is_lost_when_folding_stops_half_way(team, fold, monkeypatch):
     _prefer(team["lydia"], delivery=Delivery.DAILY)
     _prefer(team["priscilla"], delivery=Delivery.DAILY)
     _submit()
-    real = notifications.queue_summary
+    real = compose.queue_summary
 
     def crash_on_priscilla(kind, user, *args):
         if user.username == "priscilla":
             raise ConnectionError("the process died")
         return real(kind, user, *args)
 
-    monkeypatch.setattr(notifications, "queue_summary", crash_on_priscilla)
+    monkeypatch.setattr(compose, "queue_summary", crash_on_priscilla)
     with pytest.raises(ConnectionError):
         fold()
     assert OutboxMessage.objects.filter(kind="digest").values_list("to", flat=True).get() == "lydia@example.org"
     assert HeldNotification.objects.get(user=team["priscilla"]).folded_at is None
     assert HeldNotification.objects.get(user=team["lydia"]).folded_at is not None
 
-    monkeypatch.setattr(notifications, "queue_summary", real)
+    monkeypatch.setattr(compose, "queue_summary", real)
     assert fold() == [("priscilla@example.org", DIGEST)]
     assert OutboxMessage.objects.filter(kind="digest").count() == 2
 

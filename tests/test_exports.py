@@ -12,8 +12,8 @@ from conftest import make_user, submit
 from django.utils import timezone
 
 from requests_app import roles, services
-from requests_app.csv_export import BOM, PRAYER_LOG_COLUMNS, REQUEST_COLUMNS, safe_cell
 from requests_app.models import AccessAction, AccessLogEntry, Category, PrayerRequest, Status
+from requests_app.reports.csv_export import BOM, PRAYER_LOG_COLUMNS, REQUEST_COLUMNS, safe_cell
 
 EXPORTS = ["/requests/export.csv", "/prayers/export.csv"]
 

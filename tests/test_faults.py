@@ -607,7 +607,7 @@ def test_any_other_error_is_still_the_500_page(db, monkeypatch):
 
 
 def test_the_503_page_needs_no_database(db, django_assert_num_queries):
-    from requests_app.middleware import database_unavailable
+    from requests_app.web.middleware import database_unavailable
 
     with django_assert_num_queries(0):
         response = database_unavailable(None, OperationalError("x"))
@@ -625,7 +625,7 @@ def test_the_503_page_needs_no_database(db, django_assert_num_queries):
     ],
 )
 def test_the_page_depends_on_what_the_database_said(sqlstate, status, words):
-    from requests_app.middleware import database_unavailable
+    from requests_app.web.middleware import database_unavailable
 
     cause = type("DriverError", (Exception,), {"sqlstate": sqlstate})("from the driver")
     error = OperationalError("wrapped")
@@ -680,7 +680,7 @@ def test_only_a_passing_database_error_is_the_503_page(db, monkeypatch):
     """A mistake in the code that the database reports (an unknown column,
     a syntax error) is a 500 and reaches the error reports: telling people
     to try again would hide it for ever."""
-    from requests_app.middleware import is_transient
+    from requests_app.web.middleware import is_transient
 
     def driver_error(sqlstate=None, **attributes):
         cause = type("DriverError", (Exception,), {"sqlstate": sqlstate, **attributes})("from the driver")

@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from requests_app import roles
-from requests_app.middleware import client_ip
+from requests_app.web.middleware import client_ip
 
 pytestmark = pytest.mark.django_db
 

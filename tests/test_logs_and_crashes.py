@@ -26,8 +26,8 @@ from django.urls import reverse
 
 import requests_app
 from requests_app import services
-from requests_app.log_filters import ConfidentialExceptionReporterFilter, RedactSecrets, redact
 from requests_app.models import Assignment, PrayerRequest, Status
+from requests_app.web.log_filters import ConfidentialExceptionReporterFilter, RedactSecrets, redact
 
 STARS = "********************"
 ADMIN = "admin-Ux4Qe@example.org"
@@ -88,7 +88,7 @@ def new_token(prayer_request: PrayerRequest) -> str:
         "django.security.DisallowedHost",
         "django.db.backends",
         "django.template",
-        "requests_app.notifications",
+        "requests_app.mail.notifications",
         "requests_app.views.public",
         "somewhere.else",
     ],
@@ -121,7 +121,7 @@ def test_it_e_mails_server_errors_but_not_bad_host_headers():
 
 def test_it_uses_the_confidential_crash_report_filter():
     assert django_settings.DEFAULT_EXCEPTION_REPORTER_FILTER == (
-        "requests_app.log_filters.ConfidentialExceptionReporterFilter"
+        "requests_app.web.log_filters.ConfidentialExceptionReporterFilter"
     )
 
 
@@ -310,7 +310,7 @@ def log_calls():
 
 
 def test_it_finds_the_app_s_log_calls():
-    assert any(where.startswith("notifications.py") for where, _names in log_calls())
+    assert any(where.startswith("mail/outbox.py") for where, _names in log_calls())
 
 
 def test_it_never_hands_request_text_people_or_links_to_a_log_call():

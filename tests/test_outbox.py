@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import outbox
+from requests_app.mail import outbox
 from requests_app.models import OutboxMessage, PrayerRequest
 
 ADDRESS = "asker@example.org"

@@ -17,8 +17,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils.html import escape
 
-from requests_app import ratelimit
 from requests_app.models import PrayerRequest, Status, StatusUpdate
+from requests_app.web import ratelimit
 
 ASK = reverse("ask")
 
@@ -361,7 +361,7 @@ def test_it_lets_people_ask_when_the_cache_is_down(client, db, monkeypatch, capl
 
     monkeypatch.setattr(cache, "add", down)
 
-    with caplog.at_level("WARNING", logger="requests_app.ratelimit"):
+    with caplog.at_level("WARNING", logger="requests_app.web.ratelimit"):
         response = post_as(client, "198.51.100.7")
 
     assert response.status_code == 302

@@ -18,7 +18,8 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from requests_app import reminders, roles, services
+from requests_app import roles, services
+from requests_app.mail import reminders
 from requests_app.models import (
     Assignment,
     Category,
@@ -330,7 +331,7 @@ def test_the_day_is_the_local_day(known_dates, run, settings):
 def test_two_runs_racing_write_each_reminder_once(known_dates, run, monkeypatch):
     """The check before writing can pass in two runs at once: the unique key decides."""
     _prefer(known_dates["anna"], delivery=Delivery.DAILY)
-    monkeypatch.setattr("requests_app.digest.already_sent", lambda key: False)
+    monkeypatch.setattr("requests_app.mail.digest.already_sent", lambda key: False)
     run()
     held = list(HeldNotification.objects.values_list("pk", flat=True))
 

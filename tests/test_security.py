@@ -23,8 +23,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from requests_app import roles
-from requests_app.middleware import LAST_SEEN_AT, LOGGED_IN_AT, NoStoreMiddleware
 from requests_app.models import PrayerLog, Status
+from requests_app.web.middleware import LAST_SEEN_AT, LOGGED_IN_AT, NoStoreMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"

@@ -5,7 +5,7 @@ from django import template
 from django.db.models import Count, Window
 from django.utils.translation import gettext_lazy as _
 
-from requests_app import outbox
+from requests_app.mail import outbox
 
 register = template.Library()
 

@@ -3,7 +3,7 @@
 Numbers only: no title, person or note of any request appears, so the page
 needs no thought about confidentiality beyond being for leaders. It shows a
 snapshot of the figures at most a few minutes old, labelled with its time
-(`requests_app.dashboard.snapshot`): a view reads the cache, and working the
+(`requests_app.reports.dashboard.snapshot`): a view reads the cache, and working the
 figures out costs the same number of queries however many requests there are.
 """
 
@@ -13,9 +13,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from requests_app import dashboard as figures
-from requests_app.decorators import leader_required
 from requests_app.models import PrayerRequest
+from requests_app.reports import dashboard as figures
+from requests_app.web.decorators import leader_required
 
 
 def _labelled(medians: figures.Medians) -> list[tuple[str, str, figures.Median]]:

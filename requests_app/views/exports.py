@@ -10,10 +10,11 @@ still on the record.
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
-from requests_app import access_log, csv_export
-from requests_app.decorators import leader_required
+from requests_app import access_log
 from requests_app.forms.lists import RequestFilterForm
 from requests_app.models import AccessAction, PrayerRequest
+from requests_app.reports import csv_export
+from requests_app.web.decorators import leader_required
 
 
 def _filtered_requests(request: HttpRequest):

@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from requests_app import queries, roles
-from requests_app.decorators import intercessor_required, leader_required
 from requests_app.forms.lists import CoverageForm, RequestFilterForm
 from requests_app.keyset import PAGE_SIZE, Key, Keyset, capped_count, keyset_page
 from requests_app.models import (
@@ -32,6 +31,7 @@ from requests_app.models import (
     StatusUpdate,
     Visibility,
 )
+from requests_app.web.decorators import intercessor_required, leader_required
 
 # A count shown on a list stops here ("1,000+"): bounded work however long the list.
 COUNT_CAP = 1000

@@ -8,7 +8,7 @@ stored. Pages that show the request or the link are never cached and ask
 search engines not to index them.
 
 Against abuse: the ask form has a honeypot field, and asking and the
-follow-up actions are limited per client (`requests_app.ratelimit`); a
+follow-up actions are limited per client (`requests_app.web.ratelimit`); a
 refusal says why and changes nothing. Every view that receives request text
 hides the POST and its local variables from crash reports.
 """
@@ -33,7 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from requests_app import access, notifications, ratelimit, rules, services
+from requests_app import access, rules, services
 from requests_app.forms.public import (
     AskForm,
     ConfidentialityForm,
@@ -41,9 +41,11 @@ from requests_app.forms.public import (
     PraiseReportForm,
     WithdrawForm,
 )
+from requests_app.mail import notifications
 from requests_app.models import PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
 from requests_app.views.outcomes import carry_out
+from requests_app.web import ratelimit
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from requests_app.decorators import leader_required
 from requests_app.models import Assignment, Category, PrayerRequest
+from requests_app.web.decorators import leader_required
 
 _CATEGORY_ORDER = Case(
     *(When(category=value, then=Value(position)) for position, value in enumerate(Category.values)),

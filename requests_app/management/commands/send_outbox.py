@@ -3,7 +3,7 @@ every minute or so. Safe to run twice at once: each message is sent once."""
 
 from django.core.management.base import BaseCommand
 
-from requests_app import outbox
+from requests_app.mail import outbox
 
 
 class Command(BaseCommand):

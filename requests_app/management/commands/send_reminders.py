@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from requests_app import reminders
+from requests_app.mail import reminders
 
 
 class Command(BaseCommand):

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from requests_app import digest, notifications
+from requests_app.mail import compose, digest
 from requests_app.models import Assignment, PrayerRequest, Status
 from requests_app.queries import coverage_gaps, intercessors_with_load
 
@@ -77,7 +77,7 @@ class LeaderSummary:
 
     def lines(self) -> list[tuple[str, str]]:
         """(sentence, link) for each figure that is not zero."""
-        link = notifications.site_link
+        link = compose.site_link
         hours = settings.INTERCESSION_REMINDER_WAITING_HOURS
         days = settings.INTERCESSION_REMINDER_BREAKTHROUGH_DAYS
         coverage_days = settings.INTERCESSION_COVERAGE_DAYS
@@ -146,7 +146,7 @@ def leader_summary(now: datetime) -> LeaderSummary:
 def _send(kind: str, users, switch: str, subject: str, intro: str, lines_for, day) -> tuple[int, int]:
     """Queue or hold each user's keyed e-mail once a day. Returns (queued, held)."""
     queued = held = 0
-    now_users, daily_users = notifications.choose(users, switch)
+    now_users, daily_users = compose.choose(users, switch)
     for user in now_users + daily_users:
         key = f"reminder:{kind}:{user.pk}:{day}"
         with transaction.atomic():
@@ -156,7 +156,7 @@ def _send(kind: str, users, switch: str, subject: str, intro: str, lines_for, da
             if user in daily_users:
                 held += digest.hold_once(f"{kind}_reminder", user, lines, key)
             else:
-                queued += notifications.queue_summary(f"{kind}_reminder", user, subject, intro, lines, key) is not None
+                queued += compose.queue_summary(f"{kind}_reminder", user, subject, intro, lines, key) is not None
     return queued, held
 
 
@@ -177,7 +177,7 @@ def send(now: datetime | None = None) -> Outcome:
             "%(count)s of your assignments have had no prayer from anyone for %(days)s days or more.",
             count,
         ) % {"count": count, "days": gap_days}
-        return [(sentence, notifications.site_link(reverse("my_assignments")))]
+        return [(sentence, compose.site_link(reverse("my_assignments")))]
 
     outcome.prayer_queued, outcome.prayer_held = _send(
         "prayer",
@@ -193,7 +193,7 @@ def send(now: datetime | None = None) -> Outcome:
     if lines:
         outcome.leaders_queued, outcome.leaders_held = _send(
             "leaders",
-            notifications.leaders(),
+            compose.leaders(),
             "leader_summary",
             _("The team's daily summary"),
             _("Where the team stands today:"),

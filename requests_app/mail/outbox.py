@@ -1,7 +1,7 @@
 """
 Delivery of the e-mails waiting in `OutboxMessage`.
 
-`notifications` writes messages in the transaction of the change that caused
+`compose` writes messages in the transaction of the change that caused
 them and asks, once it commits, for `deliver_now(ids)`; whatever that could
 not send, `python manage.py send_outbox` (cron) sends later with back-off:
 after attempt n the next one waits BACKOFF_MINUTES[n-1] minutes; after
@@ -28,7 +28,6 @@ from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
-from requests_app import notifications
 from requests_app.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -63,13 +62,21 @@ def _send(message: OutboxMessage, mail_connection) -> None:
     email.send()
 
 
+def _log_followup_failure(message: OutboxMessage) -> None:
+    """A follow-up e-mail could not be sent: log the request's id and the
+    error's class only. No traceback: SMTP errors quote the recipient's
+    address."""
+    if message.kind == "followup_link":
+        logger.error("follow-up e-mail for request %s failed (%s)", message.prayer_request_id, message.last_error)
+
+
 def _record_failures(failures: list[OutboxMessage], now) -> None:
     for message in failures:
         message.attempts += 1
         message.next_attempt_at = now + backoff(message.attempts)
     OutboxMessage.objects.bulk_update(failures, ["attempts", "last_error", "next_attempt_at"])
     for message in failures:
-        notifications.log_failure(message, message.last_error)
+        _log_followup_failure(message)
         if message.attempts >= max_attempts():
             logger.error("outbox message %s undeliverable after %s attempts", message.pk, message.attempts)
         else:

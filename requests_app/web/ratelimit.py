@@ -23,7 +23,7 @@ import time
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from requests_app.middleware import client_ip
+from requests_app.web.middleware import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _normalised(address: str) -> str | None:
 
 
 def client_address(request: HttpRequest) -> str:
-    """Who is asking: the address `requests_app.middleware.client_ip` reads
+    """Who is asking: the address `requests_app.web.middleware.client_ip` reads
     (the same one the log-in lockout counts), with an IPv6 address widened to
     its /64."""
     address = client_ip(request) or ""

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from requests_app import notifications
+from requests_app.mail import compose
 from requests_app.models import HeldNotification, OutboxMessage, PrayerRequest
 
 # Folded lines are kept this long (a reminder's key must outlive its day), then deleted.
@@ -90,7 +90,7 @@ def fold(now: datetime | None = None) -> int:
                 continue  # another run folded them meanwhile
             if user.is_active and user.email:
                 intro = _("Since your last digest, here is what you asked to hear about once a day:")
-                message = notifications.queue_summary(
+                message = compose.queue_summary(
                     "digest", user, _("Your daily digest"), intro, _merged(lines), f"digest:{user_id}:{day}"
                 )
                 if message is None:

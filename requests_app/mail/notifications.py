@@ -10,7 +10,7 @@ every request, confidential or not, so nobody has to remember which is which.
 Each function is called inside the transaction of the change it reports
 (`requests_app.services`, and the submit view for the follow-up link): the
 messages are saved with the change or not at all, and delivered once it
-commits (`requests_app.outbox`).
+commits (`requests_app.mail.outbox`).
 
 | event                                  | recipients                               |
 |----------------------------------------|------------------------------------------|
@@ -25,7 +25,7 @@ commits (`requests_app.outbox`).
 The team's e-mails (leaders and intercessors) follow each user's
 `NotificationPreferences`, read in the same transaction: a switch turned off
 means no e-mail of that kind; "once a day" means the e-mail is held as a line
-of the user's daily digest (`requests_app.digest`) instead of sent. The
+of the user's daily digest (`requests_app.mail.digest`) instead of sent. The
 requester's e-mails follow `wants_updates`; their follow-up link is never
 optional.
 
@@ -41,17 +41,12 @@ optional.
 
 import logging
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from requests_app import roles
-from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest, Status, Visibility
+from requests_app.mail import compose, digest
+from requests_app.models import OutboxMessage, PrayerRequest, Status, Visibility
 from requests_app.rules import Requester
 
 logger = logging.getLogger(__name__)
@@ -59,131 +54,21 @@ logger = logging.getLogger(__name__)
 REQUESTER_STAGES = (Status.BREAKTHROUGH, Status.ANSWERED, Status.CLOSED)
 
 
-def site_link(path: str = "/") -> str:
-    return settings.INTERCESSION_SITE_URL.rstrip("/") + path
-
-
-def leaders() -> list:
-    """The active leaders with an address, each with their e-mail choices
-    (joined in the same query)."""
-    users = get_user_model().objects.filter(groups__name=roles.LEADERS, is_active=True).exclude(email="")
-    return list(users.select_related("notification_preferences").distinct().order_by("pk"))
-
-
-def preferences_of(users) -> dict[int, NotificationPreferences]:
-    """Each user's choices by id, the defaults for users without a row. One
-    query, none if the users were loaded with their choices."""
-    choices = get_user_model().notification_preferences
-    if all(choices.is_cached(user) for user in users):
-        # getattr: a user without a row raises an AttributeError subclass.
-        saved = {user.pk: getattr(user, "notification_preferences", None) for user in users}
-    else:
-        ids = [user.pk for user in users]
-        saved = {prefs.user_id: prefs for prefs in NotificationPreferences.objects.filter(user_id__in=ids)}
-    return {user.pk: saved.get(user.pk) or NotificationPreferences(user=user) for user in users}
-
-
-def choose(users, switch: str) -> tuple[list, list]:
-    """Split the users with an address who want e-mails of `switch` into
-    (now, daily digest), one per address."""
-    now, daily, seen = [], [], set()
-    users = [user for user in users if user.email and user.is_active]
-    preferences = preferences_of(users)
-    for user in users:
-        prefs = preferences[user.pk]
-        if user.email in seen or not getattr(prefs, switch):
-            continue
-        seen.add(user.email)
-        (daily if prefs.delivery == Delivery.DAILY else now).append(user)
-    return now, daily
-
-
-def _queue(
-    kind: str,
-    prayer_request: PrayerRequest,
-    recipients: list[str],
-    subject: str,
-    sentence: str,
-    link: str,
-    *,
-    prefix: bool = True,
-    **extra,
-) -> list[OutboxMessage]:
-    """Write one message per address and deliver them after commit."""
-    recipients = [address for address in recipients if address]
-    if not recipients:
-        return []
-    app = _("Intercession")
-    ctx = {"app": app, "sentence": sentence, "link": link, **extra}
-    body_text = render_to_string("emails/notification.txt", ctx)
-    body_html = render_to_string("emails/notification.html", ctx)
-    now = timezone.now()
-    messages = OutboxMessage.objects.bulk_create(
-        OutboxMessage(
-            to=address,
-            subject=f"[{app}] {subject}" if prefix else subject,
-            prayer_request=prayer_request,
-            body_text=body_text,
-            body_html=body_html,
-            kind=kind,
-            next_attempt_at=now,
-        )
-        for address in recipients
-    )
-    _deliver_after_commit(messages)
-    return messages
-
-
-def _deliver_after_commit(messages: list[OutboxMessage]) -> None:
-    ids = [message.pk for message in messages]
-    if ids and all(ids):
-        from requests_app import outbox
-
-        outbox.deliver_after_commit(ids)
-
-
 def _to_team(
     kind: str, switch: str, prayer_request: PrayerRequest, users, subject: str, sentence: str, link: str
 ) -> list[OutboxMessage]:
     """A team e-mail, as each user chose: now, held for the digest, or not at all."""
-    from requests_app import digest
-
-    now, daily = choose(users, switch)
+    now, daily = compose.choose(users, switch)
     digest.hold(kind, daily, sentence, link, prayer_request=prayer_request)
-    return _queue(
+    return compose.queue(
         kind,
         prayer_request,
         [user.email for user in now],
         subject,
         sentence,
         link,
-        settings_link=site_link(reverse("my_settings")),
+        settings_link=compose.site_link(reverse("my_settings")),
     )
-
-
-def queue_summary(kind: str, user, subject: str, intro: str, lines: list[tuple[str, str]], dedupe_key: str):
-    """One e-mail of several lines (sentence, link) to `user`, at most once
-    per `dedupe_key`: the reminders and the daily digest. Returns the message,
-    or None if one with that key was already written."""
-    app = _("Intercession")
-    ctx = {"app": app, "intro": intro, "lines": lines, "settings_link": site_link(reverse("my_settings"))}
-    message = OutboxMessage(
-        to=user.email,
-        subject=f"[{app}] {subject}",
-        body_text=render_to_string("emails/summary.txt", ctx),
-        body_html=render_to_string("emails/summary.html", ctx),
-        kind=kind,
-        dedupe_key=dedupe_key,
-        next_attempt_at=timezone.now(),
-    )
-    try:
-        # A savepoint: the key was taken, by an earlier run or one racing this one.
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        return None
-    _deliver_after_commit([message])
-    return message
 
 
 def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
@@ -193,8 +78,8 @@ def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     else:
         subject = _("A new prayer request is waiting")
         sentence = _("A new prayer request is waiting for intercessors.")
-    link = site_link(reverse("triage"))
-    return _to_team("new_request", "new_requests", prayer_request, leaders(), subject, sentence, link)
+    link = compose.site_link(reverse("triage"))
+    return _to_team("new_request", "new_requests", prayer_request, compose.leaders(), subject, sentence, link)
 
 
 def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessage]:
@@ -209,7 +94,7 @@ def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessag
         "Keep this e-mail safe: whoever has the link can read your request. "
         "For your privacy, nothing about the request itself is written here."
     )
-    return _queue(
+    return compose.queue(
         "followup_link",
         prayer_request,
         [prayer_request.requester_email],
@@ -223,7 +108,7 @@ def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessag
 
 
 def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
-    link = site_link(reverse("request_detail", args=[prayer_request.pk]))
+    link = compose.site_link(reverse("request_detail", args=[prayer_request.pk]))
     sentence = _("A prayer request has been assigned to you.")
     subject = _("A prayer request has been assigned to you")
     return _to_team("assigned", "my_assignments", prayer_request, intercessors, subject, sentence, link)
@@ -232,7 +117,7 @@ def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]
 def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMessage]:
     """To the intercessor; to the leaders too when the intercessor released
     themselves (a leader who released knows already)."""
-    link = site_link(reverse("my_assignments"))
+    link = compose.site_link(reverse("my_assignments"))
     messages = _to_team(
         "released",
         "my_assignments",
@@ -247,10 +132,10 @@ def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMe
             "released",
             "releases",
             prayer_request,
-            [user for user in leaders() if user.pk != intercessor.pk and user.email != intercessor.email],
+            [user for user in compose.leaders() if user.pk != intercessor.pk and user.email != intercessor.email],
             _("An intercessor released an assignment"),
             _("An intercessor can no longer carry one of their assignments: it may need someone else."),
-            site_link(reverse("request_detail", args=[prayer_request.pk])),
+            compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
         )
     return messages
 
@@ -260,10 +145,10 @@ def requester_update(prayer_request: PrayerRequest) -> list[OutboxMessage]:
         "requester_update",
         "requester_updates",
         prayer_request,
-        leaders(),
+        compose.leaders(),
         _("A requester has posted an update"),
         _("The person who asked for prayer has written an update."),
-        site_link(reverse("request_detail", args=[prayer_request.pk])),
+        compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
     )
 
 
@@ -284,25 +169,25 @@ def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxM
         Status.ANSWERED: _("Your request has been marked as manifested. Praise God!"),
         Status.CLOSED: _("Your request has been closed."),
     }
-    return _queue(
+    return compose.queue(
         "stage_changed",
         prayer_request,
         _to_requester(prayer_request),
         _("News of your prayer request"),
         sentences[Status(to_status)],
-        site_link("/"),
+        compose.site_link("/"),
         warning=_(_REQUESTER_HINT),
     )
 
 
 def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
-    return _queue(
+    return compose.queue(
         "note_for_requester",
         prayer_request,
         _to_requester(prayer_request),
         _("The team has written to you"),
         _("The intercession team has posted an update on your request."),
-        site_link("/"),
+        compose.site_link("/"),
         warning=_(_REQUESTER_HINT),
     )
 
@@ -321,11 +206,3 @@ def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> lis
     if visibility == Visibility.REQUESTER:
         return note_for_requester(prayer_request)
     return []
-
-
-def log_failure(message: OutboxMessage, error: str) -> None:
-    """Called by the outbox when a follow-up e-mail could not be sent: the
-    request's id and the error's class only. No traceback: SMTP errors quote
-    the recipient's address."""
-    if message.kind == "followup_link":
-        logger.error("follow-up e-mail for request %s failed (%s)", message.prayer_request_id, error)

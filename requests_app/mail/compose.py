@@ -1,0 +1,125 @@
+"""
+Writing e-mails to the outbox: who on the team has an address and wants a
+kind of e-mail (now or in the daily digest), and the messages themselves,
+saved in the transaction of the change that caused them and delivered once it
+commits (`requests_app.mail.outbox`). `notifications` (one function per
+event), `digest` and `reminders` all write through here.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from requests_app import roles
+from requests_app.mail import outbox
+from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest
+
+
+def site_link(path: str = "/") -> str:
+    return settings.INTERCESSION_SITE_URL.rstrip("/") + path
+
+
+def leaders() -> list:
+    """The active leaders with an address, each with their e-mail choices
+    (joined in the same query)."""
+    users = get_user_model().objects.filter(groups__name=roles.LEADERS, is_active=True).exclude(email="")
+    return list(users.select_related("notification_preferences").distinct().order_by("pk"))
+
+
+def preferences_of(users) -> dict[int, NotificationPreferences]:
+    """Each user's choices by id, the defaults for users without a row. One
+    query, none if the users were loaded with their choices."""
+    choices = get_user_model().notification_preferences
+    if all(choices.is_cached(user) for user in users):
+        # getattr: a user without a row raises an AttributeError subclass.
+        saved = {user.pk: getattr(user, "notification_preferences", None) for user in users}
+    else:
+        ids = [user.pk for user in users]
+        saved = {prefs.user_id: prefs for prefs in NotificationPreferences.objects.filter(user_id__in=ids)}
+    return {user.pk: saved.get(user.pk) or NotificationPreferences(user=user) for user in users}
+
+
+def choose(users, switch: str) -> tuple[list, list]:
+    """Split the users with an address who want e-mails of `switch` into
+    (now, daily digest), one per address."""
+    now, daily, seen = [], [], set()
+    users = [user for user in users if user.email and user.is_active]
+    preferences = preferences_of(users)
+    for user in users:
+        prefs = preferences[user.pk]
+        if user.email in seen or not getattr(prefs, switch):
+            continue
+        seen.add(user.email)
+        (daily if prefs.delivery == Delivery.DAILY else now).append(user)
+    return now, daily
+
+
+def queue(
+    kind: str,
+    prayer_request: PrayerRequest,
+    recipients: list[str],
+    subject: str,
+    sentence: str,
+    link: str,
+    *,
+    prefix: bool = True,
+    **extra,
+) -> list[OutboxMessage]:
+    """Write one message per address and deliver them after commit."""
+    recipients = [address for address in recipients if address]
+    if not recipients:
+        return []
+    app = _("Intercession")
+    ctx = {"app": app, "sentence": sentence, "link": link, **extra}
+    body_text = render_to_string("emails/notification.txt", ctx)
+    body_html = render_to_string("emails/notification.html", ctx)
+    now = timezone.now()
+    messages = OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            to=address,
+            subject=f"[{app}] {subject}" if prefix else subject,
+            prayer_request=prayer_request,
+            body_text=body_text,
+            body_html=body_html,
+            kind=kind,
+            next_attempt_at=now,
+        )
+        for address in recipients
+    )
+    deliver_after_commit(messages)
+    return messages
+
+
+def deliver_after_commit(messages: list[OutboxMessage]) -> None:
+    ids = [message.pk for message in messages]
+    if ids and all(ids):
+        outbox.deliver_after_commit(ids)
+
+
+def queue_summary(kind: str, user, subject: str, intro: str, lines: list[tuple[str, str]], dedupe_key: str):
+    """One e-mail of several lines (sentence, link) to `user`, at most once
+    per `dedupe_key`: the reminders and the daily digest. Returns the message,
+    or None if one with that key was already written."""
+    app = _("Intercession")
+    ctx = {"app": app, "intro": intro, "lines": lines, "settings_link": site_link(reverse("my_settings"))}
+    message = OutboxMessage(
+        to=user.email,
+        subject=f"[{app}] {subject}",
+        body_text=render_to_string("emails/summary.txt", ctx),
+        body_html=render_to_string("emails/summary.html", ctx),
+        kind=kind,
+        dedupe_key=dedupe_key,
+        next_attempt_at=timezone.now(),
+    )
+    try:
+        # A savepoint: the key was taken, by an earlier run or one racing this one.
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        return None
+    deliver_after_commit([message])
+    return message
