@@ -10,6 +10,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/intercession
+# The suite runs on every core, one test database per worker; a module's
+# tests stay on one worker (their module-scoped servers start once).
+# PYTEST_ARGS= runs it in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: run test test-postgres lint format check-migrations clean
 
@@ -28,12 +32,12 @@ run: $(BIN)/.installed
 
 ## Run the whole suite (SQLite unless DATABASE_URL says otherwise)
 test: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Run the whole suite against PostgreSQL
 test-postgres: export DATABASE_URL = $(POSTGRES_URL)
 test-postgres: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -96,6 +96,13 @@ def test_it_creates_the_two_groups_in_a_migration():
     assert set(Group.objects.values_list("name", flat=True)) >= {"Leaders", "Intercessors"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_it_brings_the_groups_back_after_a_flush():
+    call_command("flush", "--no-input", verbosity=0)
+
+    assert set(Group.objects.values_list("name", flat=True)) == {"Leaders", "Intercessors"}
+
+
 @pytest.mark.django_db
 def test_it_has_no_model_change_without_a_migration():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
