@@ -3,9 +3,11 @@ has a row for each of these names and fails when one is missing."""
 
 from django.urls import path
 
-from requests_app.views import account, dashboard, exports, lists, public, request_page, sheet
+from requests_app.views import account, dashboard, exports, health, lists, public, request_page, sheet
 
 urlpatterns = [
+    # For uptime monitors and load balancers: no login, no data.
+    path("healthz", health.healthz, name="healthz"),
     # Requesters: no account, a private follow-up link.
     path("ask/", public.ask, name="ask"),
     path("ask/sent/", public.ask_sent, name="ask_sent"),

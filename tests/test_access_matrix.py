@@ -113,6 +113,8 @@ def login_page(persona, kind, method):
 # login page on POST is a success; every other POST answer must leave the
 # database unchanged.
 ROWS = {
+    # Uptime monitors: anyone, no data.
+    "healthz": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     # Requesters.
     "ask": (NO_KIND, everyone(OK, FOUND)),
     "ask_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),

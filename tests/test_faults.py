@@ -705,3 +705,23 @@ def test_only_a_passing_database_error_is_the_503_page(db, monkeypatch):
     response = Client(raise_request_exception=False).post(reverse("ask"), ask_data("x"))
     assert response.status_code == 500
     assert UNAVAILABLE not in page_text_of(response)
+
+
+@pytest.mark.postgres
+def test_healthz_says_unavailable_while_the_database_is_away_and_ok_once_it_is_back(pg_cluster, request):
+    app = AppServer(app_env(_fresh_database(pg_cluster, "fault_healthz")), workers=1, log_dir=pg_cluster.log_dir)
+    app.start()
+    request.addfinalizer(app.stop)
+    monitor = Browser(app.port)
+
+    up = monitor.get("/healthz")
+    assert (up.status, up.text) == (200, "ok\n")
+
+    pg_cluster.stop()
+    try:
+        away = monitor.get("/healthz")
+    finally:
+        pg_cluster.start()
+    assert (away.status, away.text) == (503, "unavailable\n")
+    assert monitor.get("/healthz").status == 200
+    assert monitor.cookies == {}, "a monitor's probe gets no cookie"

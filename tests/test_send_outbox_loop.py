@@ -1,0 +1,116 @@
+"""`send_outbox --loop`: the long-running e-mail worker of deploy/
+(intercession-outbox.service). It sends what is due at every turn, survives
+a database that is away, and stops cleanly on SIGTERM (what systemd sends)."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.db import OperationalError
+from django.utils import timezone
+from fault_helpers import ROOT, app_env, manage
+
+from requests_app.mail import outbox
+from requests_app.management.commands.send_outbox import Command
+from requests_app.models import OutboxMessage
+
+
+class StopAfter:
+    """A stop signal that arrives after `turns` waits, and records them."""
+
+    def __init__(self, turns: int):
+        self.turns = turns
+        self.waits: list[float] = []
+
+    def is_set(self) -> bool:
+        return len(self.waits) >= self.turns
+
+    def wait(self, timeout: float) -> bool:
+        self.waits.append(timeout)
+        return self.is_set()
+
+
+def _due(subject: str) -> OutboxMessage:
+    return OutboxMessage.objects.create(
+        to="anna@example.org", subject=subject, body_text="b", kind="assigned", next_attempt_at=timezone.now()
+    )
+
+
+def test_it_sends_what_falls_due_at_each_turn(db, monkeypatch):
+    _due("first")
+    real = outbox.deliver_due
+    turns = []
+
+    def deliver_and_queue_another(**kwargs):
+        turns.append(real(**kwargs))
+        if len(turns) == 1:
+            _due("second")  # written between two turns
+        return turns[-1]
+
+    monkeypatch.setattr(outbox, "deliver_due", deliver_and_queue_another)
+    stop = StopAfter(2)
+
+    Command().run_until(stop, limit=10, interval=7)
+
+    assert turns == [(1, 0), (1, 0)]
+    assert [message.subject for message in mail.outbox] == ["first", "second"]
+    assert stop.waits == [7, 7]
+
+
+def test_it_survives_a_database_that_is_away_and_sends_once_it_is_back(db, monkeypatch, caplog):
+    _due("waiting")
+    real = outbox.deliver_due
+    calls = []
+
+    def away_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("connection refused")
+        return real(**kwargs)
+
+    monkeypatch.setattr(outbox, "deliver_due", away_once)
+
+    Command().run_until(StopAfter(2), limit=10, interval=1)
+
+    assert len(calls) == 2
+    assert [message.subject for message in mail.outbox] == ["waiting"]
+    assert "the database is unavailable (OperationalError)" in caplog.text
+
+
+@pytest.mark.parametrize(("args", "message"), [(["--limit", "0"], "--limit"), (["--interval", "0"], "--interval")])
+def test_it_refuses_nonsense_arguments(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("send_outbox", "--loop", *args)
+
+
+def test_it_stops_cleanly_on_sigterm():
+    with tempfile.TemporaryDirectory(prefix="intercession-outbox-loop-") as folder:
+        env = app_env(f"sqlite:///{Path(folder) / 'db.sqlite3'}")
+        manage(env, "migrate", "--no-input")
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "send_outbox", "--loop", "--interval", "60"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert worker.stdout.readline().startswith("Sending the outbox every 60 s")
+            # Waiting out its 60 seconds: SIGTERM must end the wait at once.
+            started = time.monotonic()
+            os.kill(worker.pid, signal.SIGTERM)
+            output, _ = worker.communicate(timeout=20)
+        finally:
+            worker.kill()
+            worker.wait()
+        assert worker.returncode == 0, output
+        assert "Stopped." in output
+        assert time.monotonic() - started < 20
