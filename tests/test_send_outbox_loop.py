@@ -1,6 +1,10 @@
 """`send_outbox --loop`: the long-running e-mail worker of deploy/
 (intercession-outbox.service). It sends what is due at every turn, survives
-a database that is away, and stops cleanly on SIGTERM (what systemd sends)."""
+a database that is away, and stops cleanly on SIGTERM (what systemd sends).
+
+The loop closes stale connections at each turn, as a worker must; inside a
+test's transaction that would close the test's own connection, so these
+tests run outside one (`transactional_db`)."""
 
 import os
 import signal
@@ -43,7 +47,7 @@ def _due(subject: str) -> OutboxMessage:
     )
 
 
-def test_it_sends_what_falls_due_at_each_turn(db, monkeypatch):
+def test_it_sends_what_falls_due_at_each_turn(transactional_db, monkeypatch):
     _due("first")
     real = outbox.deliver_due
     turns = []
@@ -64,7 +68,7 @@ def test_it_sends_what_falls_due_at_each_turn(db, monkeypatch):
     assert stop.waits == [7, 7]
 
 
-def test_it_survives_a_database_that_is_away_and_sends_once_it_is_back(db, monkeypatch, caplog):
+def test_it_survives_a_database_that_is_away_and_sends_once_it_is_back(transactional_db, monkeypatch, caplog):
     _due("waiting")
     real = outbox.deliver_due
     calls = []
