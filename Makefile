@@ -15,7 +15,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/intercession
 # PYTEST_ARGS= runs it in one process.
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: run test test-postgres lint format check-migrations clean
+.PHONY: run serve test test-postgres lint format check-migrations clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed; none was found on PATH." >&2; exit 1; }
@@ -23,12 +23,57 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-## Serve the app with demo data on http://$(HOST):$(PORT)
+## Serve the app with demo data on http://$(HOST):$(PORT) (e.g. make run HOST=0.0.0.0 PORT=8080)
 run: export DJANGO_DEBUG ?= 1
+# The links in e-mails point at the server this starts.
+run: export INTERCESSION_SITE_URL ?= http://$(HOST):$(PORT)
+# Django's "do not use in production" banner would be the last thing a
+# newcomer reads, under the logins: this is the demo on your own computer,
+# and the README's "Deployment" says how to serve the app for real.
+run: export DJANGO_RUNSERVER_HIDE_WARNING ?= true
 run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The demo's database: the SQLite file next to manage.py that settings.py
+# uses when DATABASE_URL is not set. reset-demo deletes nothing else: it
+# refuses when DATABASE_URL points anywhere but there, and when the file
+# holds more than the demo (seed_demo --check-demo).
+DEMO_DATABASE := db.sqlite3
+
+.PHONY: reset-demo
+
+## Delete the demo database (db.sqlite3) and build it again: migrate, demo data
+reset-demo: export DJANGO_DEBUG ?= 1
+reset-demo: $(BIN)/.installed
+	@case "$${DATABASE_URL-sqlite:///$(CURDIR)/$(DEMO_DATABASE)}" in \
+	"sqlite:///$(CURDIR)/$(DEMO_DATABASE)" | "sqlite:///$(DEMO_DATABASE)") ;; \
+	*) echo "make reset-demo deletes only the demo database, $(CURDIR)/$(DEMO_DATABASE)," \
+		"but DATABASE_URL points somewhere else: nothing was deleted. Unset DATABASE_URL to reset the demo." >&2; \
+		exit 1 ;; \
+	esac
+	@if [ -f $(DEMO_DATABASE) ]; then $(BIN)/python manage.py seed_demo --check-demo; fi
+	rm -f $(DEMO_DATABASE) $(DEMO_DATABASE)-wal $(DEMO_DATABASE)-shm
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+
+## Serve the app as production does (DEBUG off, collectstatic, WhiteNoise, gunicorn) on http://$(HOST):$(PORT)
+serve: export DJANGO_DEBUG = 0
+serve: export DJANGO_ALLOWED_HOSTS = 127.0.0.1,localhost
+serve: export DJANGO_SECURE_SSL_REDIRECT = 0
+# Plain HTTP on loopback, so cookies must not be Secure-only: for this local
+# run alone, never on a server (see deploy/intercession.env.example).
+serve: export DJANGO_SECURE_COOKIES = 0
+serve: export GUNICORN_BIND = $(HOST):$(PORT)
+serve: export INTERCESSION_SITE_URL ?= http://$(HOST):$(PORT)
+serve: $(BIN)/.installed
+	@static_root=$$(mktemp -d) && trap 'rm -rf "$$static_root"' EXIT && trap 'exit 130' INT TERM && \
+	export DJANGO_STATIC_ROOT="$$static_root" && \
+	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" && \
+	$(BIN)/python manage.py collectstatic --no-input -v 0 && \
+	$(BIN)/python manage.py migrate --no-input && \
+	$(BIN)/gunicorn -c gunicorn.conf.py intercession.wsgi
 
 ## Run the whole suite (SQLite unless DATABASE_URL says otherwise)
 test: $(BIN)/.installed

@@ -21,7 +21,7 @@ os.environ.setdefault("INTERCESSION_SUBMIT_LIMIT", "1000000000")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 from intercession.settings import *  # noqa: F403
-from intercession.settings import BASE_DIR, TEMPLATES
+from intercession.settings import BASE_DIR, STORAGES, TEMPLATES
 
 # The app's URLs plus /bench/baseline/, which exists only here.
 ROOT_URLCONF = "bench.urls"
@@ -34,3 +34,7 @@ CSRF_COOKIE_SECURE = False
 # No mail server on the bench: the outbox rows are still written in the
 # submitting transaction (that cost is measured); delivery goes nowhere.
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+
+# Pages are measured, not static files, and no collectstatic runs: plain
+# static names, which need no manifest (as in the test suite).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

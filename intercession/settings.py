@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files, answered here before any later middleware or view runs
+    # (so they carry the security headers but not no-store or a session).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     # Cache-Control: no-store on every page (static files excepted).
     "requests_app.web.middleware.NoStoreMiddleware",
@@ -235,6 +238,18 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# collectstatic gives every file a name with its content's hash, writes
+# .gz and .br beside it and a manifest; WhiteNoise serves the hashed names
+# with Cache-Control "immutable" for ten years and the compressed variant the
+# browser accepts. The manifest stays strict: a deploy that forgot
+# collectstatic fails loudly ("Missing staticfiles manifest entry") instead of
+# serving pages that link files nobody can fetch. (With DEBUG on, {% static %}
+# gives plain names and needs no manifest.) The suite runs no collectstatic:
+# tests/conftest.py swaps in Django's plain storage.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- E-mail ---------------------------------------------------------------
 EMAIL_BACKEND = env_str(
@@ -264,12 +279,21 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 # the church's main site, not only this app) and is hard to undo: an
 # operator's decision (DJANGO_SECURE_HSTS_PRELOAD=1), not a default. So the
 # deploy check's reminder about it is silenced.
-SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# models.W040, "SQLite does not support indexes with non-key columns": the
+# covering index `prayer_coverage_order` (include=...) is for PostgreSQL,
+# where it lets the coverage page read the index alone; SQLite builds the
+# same index without the included columns, which is all it needs. The
+# warning would greet every `make run` and says nothing to act on.
+SILENCED_SYSTEM_CHECKS = ["security.W021", "models.W040"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Cookies travel over HTTPS only. DJANGO_SECURE_COOKIES=0 is for `make serve`
+# alone (production settings over plain HTTP on loopback, where a Secure
+# cookie would never come back and nobody could log in); never on a server,
+# and `check --deploy` says so.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -319,6 +343,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact_secrets": {"()": "requests_app.web.log_filters.RedactSecrets"},
+        "forbidden_in_one_line": {"()": "requests_app.web.log_filters.ForbiddenInOneLine"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -347,8 +372,14 @@ LOGGING = {
     "loggers": {
         # Everything of Django's goes to the root's console.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        # 404s and 403s as warnings; 500s as errors, also e-mailed.
-        "django.request": {"handlers": ["mail_admins"], "level": "WARNING", "propagate": True},
+        # 404s and 403s as warnings, one line each (a 403 without the
+        # PermissionDenied's traceback); 500s as errors, also e-mailed.
+        "django.request": {
+            "handlers": ["mail_admins"],
+            "level": "WARNING",
+            "propagate": True,
+            "filters": ["forbidden_in_one_line"],
+        },
         # CSRF failures and other suspicious operations; the serious ones e-mailed.
         "django.security": {"handlers": ["mail_admins"], "level": "WARNING", "propagate": True},
         # Anyone can send a wrong Host header: logged, never e-mailed.
@@ -390,3 +421,9 @@ INTERCESSION_SUBMIT_WINDOW_SECONDS = env_int("INTERCESSION_SUBMIT_WINDOW_SECONDS
 # confidentiality), per window:
 INTERCESSION_FOLLOWUP_LIMIT = env_int("INTERCESSION_FOLLOWUP_LIMIT", 20)
 INTERCESSION_FOLLOWUP_WINDOW_SECONDS = env_int("INTERCESSION_FOLLOWUP_WINDOW_SECONDS", 60 * 60)
+# "Lost your link?": how many times one client, and (counted apart) one
+# e-mail address whoever types it, may ask for new follow-up links per window.
+# Each time rotates that address's links, so the address's limit is what keeps
+# a stranger from changing someone's links over and over.
+INTERCESSION_LOST_LINK_LIMIT = env_int("INTERCESSION_LOST_LINK_LIMIT", 3)
+INTERCESSION_LOST_LINK_WINDOW_SECONDS = env_int("INTERCESSION_LOST_LINK_WINDOW_SECONDS", 60 * 60)

@@ -583,3 +583,44 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Outbox message #{self.pk}"
+
+
+class LinkPurpose(models.TextChoices):
+    # Why the link was made; the page behind it is the same for every purpose.
+    NEW_LEADER = "new_leader", _("A leader made on the server (create_leader)")
+
+
+class AccountLink(models.Model):
+    """A secret link with which the owner of an account chooses its first
+    password (`requests_app.team.accounts`, the page `password_link`).
+
+    Invariants: only the SHA-256 of the token is stored. A link works once
+    (`used_at`), until `expires_at`, and only while its account is active
+    and has no usable password, so an old link can never take over an
+    account that is in use. An account has at most one link that can still
+    be used: issuing a new one deletes the unused ones, and using one deletes
+    the rest.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_links")
+    purpose = models.CharField(max_length=20, choices=LinkPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account link")
+        verbose_name_plural = _("account links")
+        constraints = [_choices_check("purpose", LinkPurpose, "account_link_purpose_valid")]
+
+    def __str__(self) -> str:
+        return f"Account link #{self.pk} (user #{self.user_id})"
+
+    def is_usable(self, now) -> bool:
+        return (
+            self.used_at is None
+            and now < self.expires_at
+            and self.user.is_active
+            and not self.user.has_usable_password()
+        )

@@ -10,7 +10,8 @@ nothing.
 
 Entry points: `submit_request`; `assign` (which makes the move
 new → interceding on the first assignment); `release`; `move` for every other
-status move of the table; `post_update`; `log_prayer`; `set_confidential`.
+status move of the table; `post_update`; `log_prayer`; `set_confidential`;
+`reissue_followup_links` ("Lost your link?").
 """
 
 from collections.abc import Iterable
@@ -439,3 +440,35 @@ def set_confidential(prayer_request: PrayerRequest, confidential: bool, *, actor
         )
     _sync(prayer_request, locked)
     return update
+
+
+def reissue_followup_links(address: str) -> int:
+    """ "Lost your link?": give every request sent from `address` (matched
+    without regard to case) a fresh follow-up token, so that its old link
+    stops working, and e-mail the new links. Returns how many requests got
+    one: 0 for an address no request has, and then nothing is written.
+
+    The e-mail goes to the address as the requester gave it, one e-mail per
+    address: "Martha@…" and "martha@…" are one mailbox almost everywhere,
+    but the links of one never go to what was merely typed as the other.
+    The requests are locked in one order (oldest first), so two of these
+    running at once for one address wait for each other; the later e-mail
+    holds the links that work."""
+    address = address.strip()
+    if not address:
+        return 0
+    with transaction.atomic():
+        requests = list(
+            PrayerRequest.objects.select_for_update()
+            .filter(requester_email__iexact=address)
+            .order_by("created_at", "pk")
+        )
+        issued: dict[str, list[tuple[PrayerRequest, str]]] = {}
+        for prayer_request in requests:
+            issued.setdefault(prayer_request.requester_email, []).append(
+                (prayer_request, prayer_request.issue_followup_token())
+            )
+        PrayerRequest.objects.bulk_update(requests, ["followup_token_hash"])
+        for given_address, links in issued.items():
+            notifications.followup_links(given_address, links)
+    return len(requests)

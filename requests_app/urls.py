@@ -11,6 +11,10 @@ urlpatterns = [
     # Requesters: no account, a private follow-up link.
     path("ask/", public.ask, name="ask"),
     path("ask/sent/", public.ask_sent, name="ask_sent"),
+    # Before followup/<token>/: "lost" is matched here, never taken for a token.
+    path("followup/", public.followup_help, name="followup_help"),
+    path("followup/lost/", public.followup_lost, name="followup_lost"),
+    path("followup/lost/sent/", public.followup_lost_sent, name="followup_lost_sent"),
     path("followup/<str:token>/", public.followup, name="followup"),
     path("followup/<str:token>/update/", public.followup_update, name="followup_update"),
     path("followup/<str:token>/praise/", public.followup_praise, name="followup_praise"),

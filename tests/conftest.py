@@ -9,15 +9,19 @@ who is a `Requester` built from the request itself.
 """
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
+from fault_helpers import AppServer, app_env, manage
 
 from requests_app import roles, services
 from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status
 from requests_app.rules import Requester
 
 PASSWORD = "a-long-test-password-42"
+PLAIN_STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +30,21 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_without_collectstatic():
+    # Production's storage links hashed names from the manifest collectstatic
+    # writes, and a page without one fails. The suite runs no collectstatic:
+    # here static files keep their plain names and come from the source
+    # folders, as in development. tests/test_production.py collects them and
+    # serves the real thing with gunicorn.
+    with override_settings(
+        STORAGES={**django_settings.STORAGES, "staticfiles": {"BACKEND": PLAIN_STATIC_STORAGE}},
+        WHITENOISE_AUTOREFRESH=True,
+        WHITENOISE_USE_FINDERS=True,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +163,17 @@ def on_postgres(transactional_db):
     The database is transactional, so threads see what the test wrote."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (make test-postgres)")
+
+
+@pytest.fixture(scope="module")
+def production_server(tmp_path_factory):
+    """The app as a church server runs it, one per module: DEBUG off,
+    collected static files, `gunicorn -c gunicorn.conf.py` on a free loopback
+    port, an SQLite database of its own, migrated. Its log (gunicorn's access
+    log included) is at `production_server.log_path`."""
+    folder = tmp_path_factory.mktemp("production")
+    env = app_env(f"sqlite:///{folder / 'db.sqlite3'}")
+    manage(env, "migrate", "--no-input", "-v", "0")
+    server = AppServer(env, workers=2, log_dir=folder, config=True).start()
+    yield server
+    server.stop()

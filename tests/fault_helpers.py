@@ -1,6 +1,7 @@
 """
-Tools for the fault tests (tests/test_faults.py): a throwaway PostgreSQL
-cluster, the app served for real by gunicorn, and a small HTTP client.
+Tools for the fault tests (tests/test_faults.py) and the production tests
+(tests/test_production.py): a throwaway PostgreSQL cluster, the app served
+for real by gunicorn with collected static files, and a small HTTP client.
 
 The cluster is our own (initdb in a temporary folder, its own port), so the
 tests may stop, restart and lock it without touching the shared server on
@@ -8,6 +9,8 @@ tests may stop, restart and lock it without touching the shared server on
 `postgres` system user. Every wait is bounded.
 """
 
+import atexit
+import functools
 import glob
 import html
 import http.client
@@ -139,37 +142,61 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+@functools.cache
+def collected_static() -> Path:
+    """`collectstatic` into a temporary STATIC_ROOT, once per test process:
+    with DEBUG off, every page links the hashed names of its manifest."""
+    root = Path(tempfile.mkdtemp(prefix="intercession-static-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    manage(app_env("sqlite://:memory:", DJANGO_STATIC_ROOT=str(root)), "collectstatic", "--no-input", "-v", "0")
+    return root
+
+
 def manage(env: dict[str, str], *args: str) -> str:
     return _run([sys.executable, "manage.py", *args], cwd=ROOT, env=env).stdout
 
 
 class AppServer:
-    """`gunicorn intercession.wsgi` on 127.0.0.1:<port>, as in production."""
+    """`gunicorn intercession.wsgi` on 127.0.0.1:<port>, as in production.
 
-    def __init__(self, env: dict[str, str], *, workers: int = 2, log_dir: Path):
+    With `config=True`, exactly as deploy/intercession.service runs it:
+    `gunicorn -c gunicorn.conf.py`, told its address and workers through the
+    environment (its access log then lands in `log_path`)."""
+
+    def __init__(self, env: dict[str, str], *, workers: int = 2, log_dir: Path, config: bool = False):
         self.env = env
         self.workers = workers
+        self.config = config
         self.port = free_port()
         self.log_path = log_dir / f"gunicorn-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
+    def _command(self) -> tuple[list[str], dict[str, str]]:
+        env = {"DJANGO_STATIC_ROOT": str(collected_static()), **self.env}
+        if self.config:
+            env.update(GUNICORN_BIND=f"127.0.0.1:{self.port}", GUNICORN_WORKERS=str(self.workers))
+            return [str(GUNICORN), "-c", "gunicorn.conf.py", "intercession.wsgi"], env
+        command = [
+            str(GUNICORN),
+            "intercession.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "3",
+        ]
+        return command, env
+
     def start(self) -> "AppServer":
+        command, env = self._command()
         log = open(self.log_path, "w")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(  # noqa: S603 - our own server
-            [
-                str(GUNICORN),
-                "intercession.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--timeout",
-                "30",
-                "--graceful-timeout",
-                "3",
-            ],
+            command,
             cwd=ROOT,
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -204,6 +231,7 @@ class Response:
     text: str
     started: float = 0.0
     ended: float = 0.0
+    content: bytes = b""
 
     @property
     def location(self) -> str:
@@ -218,9 +246,11 @@ class Browser:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def request(self, method: str, path: str, data: dict | None = None, *, port=None, timeout=15) -> Response:
+    def request(
+        self, method: str, path: str, data: dict | None = None, *, port=None, timeout=15, headers=None
+    ) -> Response:
         conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
-        headers = {"Connection": "close"}
+        headers = {"Connection": "close", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         body = None
@@ -231,7 +261,7 @@ class Browser:
         try:
             conn.request(method, path, body=body, headers=headers)
             raw = conn.getresponse()
-            text = raw.read().decode("utf-8", "replace")
+            content = raw.read()
         finally:
             conn.close()
         for header in raw.headers.get_all("Set-Cookie") or []:
@@ -241,7 +271,8 @@ class Browser:
                 self.cookies.pop(name, None)
             else:
                 self.cookies[name] = value
-        return Response(raw.status, raw.headers, text, started, time.monotonic())
+        text = content.decode("utf-8", "replace")
+        return Response(raw.status, raw.headers, text, started, time.monotonic(), content)
 
     def get(self, path: str, **kwargs) -> Response:
         return self.request("GET", path, **kwargs)

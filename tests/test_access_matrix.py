@@ -11,9 +11,11 @@ import pytest
 from conftest import PASSWORD, bring_to, make_user
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from requests_app import roles, services
 from requests_app.models import (
+    AccountLink,
     Assignment,
     Category,
     IntercessorProfile,
@@ -22,6 +24,7 @@ from requests_app.models import (
     PrayerRequest,
     StatusUpdate,
 )
+from requests_app.team import accounts
 
 PERSONAS = ["anonymous", "requester", "wrong_token", "other", "assigned", "released", "leader", "superuser"]
 KINDS = ["confidential", "public"]
@@ -109,6 +112,19 @@ def login_page(persona, kind, method):
     return OK if persona in ANONYMOUS_CLIENTS else FOUND
 
 
+# A link to choose a first password (create_leader), in each state it can be in.
+LINK_KINDS = ["valid_link", "used_link", "expired_link", "unknown_link"]
+
+
+def with_a_password_link(persona, kind, method):
+    """Whoever holds a usable link, logged in or not, may choose the
+    password (the wrong_token persona holds none); a used, expired or
+    unknown link is the same 404 for everyone."""
+    if persona == "wrong_token" or kind != "valid_link":
+        return NOT_FOUND
+    return OK if method == "get" else FOUND
+
+
 # url name -> (kinds, rule, POST data factory name). A 302 to anywhere but the
 # login page on POST is a success; every other POST answer must leave the
 # database unchanged.
@@ -118,6 +134,9 @@ ROWS = {
     # Requesters.
     "ask": (NO_KIND, everyone(OK, FOUND)),
     "ask_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "followup_help": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "followup_lost": (NO_KIND, everyone(OK, FOUND)),  # the same redirect for any valid address
+    "followup_lost_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "followup": (KINDS, with_the_link(OK, NOT_ALLOWED)),
     "followup_update": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_praise": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
@@ -180,6 +199,7 @@ ROWS = {
     "password_reset_done": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "password_reset_confirm": (NO_KIND, everyone(OK, OK)),  # a junk link: "this link has expired"
     "password_reset_complete": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "password_link": (LINK_KINDS, with_a_password_link),
 }
 
 
@@ -195,6 +215,10 @@ ROWS["request_assign"] = (
     ),
 )
 ROWS["assignment_reassign"] = ROWS["request_assign"]
+
+
+# The requesters' pages about following a request, reached without a link.
+TOKENLESS_FOLLOWUP_PAGES = {"followup_help", "followup_lost", "followup_lost_sent"}
 
 
 def _app_url_names() -> set[str]:
@@ -255,7 +279,7 @@ class World:
         return Assignment.objects.active().get(prayer_request=self.requests[kind], intercessor=self.users["assigned"])
 
     def url(self, name: str, persona: str, kind: str) -> str:
-        if name.startswith("followup"):
+        if name.startswith("followup") and name not in TOKENLESS_FOLLOWUP_PAGES:
             token = self.tokens[kind] if persona == "requester" else "not-the-right-token-" + "x" * 30
             return reverse(name, args=[token])
         if name.startswith("request_"):
@@ -264,13 +288,28 @@ class World:
             return reverse(name, args=[self.assignment(kind).pk])
         if name == "password_reset_confirm":
             return reverse(name, args=["MQ", "set-password"])
+        if name == "password_link":
+            return reverse(name, args=[self.password_link(persona, kind)])
         return reverse(name)
+
+    def password_link(self, persona: str, kind: str) -> str:
+        """The token of a link for a new leader who has no password yet, in
+        the state `kind` names."""
+        if persona == "wrong_token" or kind == "unknown_link":
+            return "not-the-right-token-" + "x" * 30
+        _user, token = accounts.create_leader("newcomer@example.org", "New Comer")
+        if kind == "used_link":
+            accounts.use_password_link(token, PASSWORD)
+        elif kind == "expired_link":
+            AccountLink.objects.update(expires_at=timezone.now())
+        return token
 
     def post_data(self, name: str, kind: str) -> dict:
         """Data that makes an allowed POST succeed."""
         spare = str(self.users["spare"].pk)
         return {
             "ask": {"for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
+            "followup_lost": {"email": "nobody@example.org"},
             "followup_update": {"update-note": "An update from me"},
             "followup_praise": {"praise-note": "It has manifested!"},
             "followup_withdraw": {"withdraw-note": ""},
@@ -291,6 +330,7 @@ class World:
             "password_change": {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
             "password_reset": {"email": "nobody@example.org"},
             "password_reset_confirm": {"new_password1": "x", "new_password2": "x"},
+            "password_link": {"new_password1": "a-newcomer-phrase-51", "new_password2": "a-newcomer-phrase-51"},
         }.get(name, {})
 
 
@@ -305,6 +345,7 @@ def _snapshot() -> dict:
         ),
         "users": sorted(User.objects.values_list("pk", "password", "is_active")),
         "e-mail preferences": sorted(NotificationPreferences.objects.values_list()),
+        "account links": sorted(AccountLink.objects.values_list("pk", "used_at")),
     }
 
 

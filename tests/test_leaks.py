@@ -968,8 +968,8 @@ def _hidden_inputs(content: str) -> dict[str, str]:
 def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, django_capture_on_commit_callbacks):
     """Every action that sends e-mail or could log, done with markers in
     every field: submitting with an e-mail address (the follow-up link),
-    every change on the request page and the follow-up page, and a password
-    reset. The requester's address is where the follow-up link goes, so it
+    every change on the request page and the follow-up page, a password
+    reset, and new follow-up links ("Lost your link?"). The requester's address is where the follow-up link goes, so it
     is only allowed in the recipients."""
     cache.clear()  # the public form's rate limit
     leader, assigned, other = (world.users[name] for name in ("leader", "assigned", "other"))
@@ -1024,6 +1024,8 @@ def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, dj
         assert client.post(link + "update/", {"update-note": m["NOWN"]}).status_code == 302
         assert client.post(link + "praise/", {"praise-note": m["MVFN"]}).status_code == 302
         assert client.post(reverse("password_reset"), {"email": leader.email}).status_code == 302
+        # "Lost your link?": new links to the requester's address, after the response.
+        assert client.post(reverse("followup_lost"), {"email": m["MAIL"]}).status_code == 302
 
     notes = set(StatusUpdate.objects.filter(prayer_request=prayer_request).values_list("note", flat=True))
     assert {m[name] for name in NOTE_FIELDS if name not in ("PRAY", "NTMA")} <= notes
@@ -1035,5 +1037,6 @@ def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, dj
     assert "[Intercession] News of your prayer request" in subjects
     assert "[Intercession] The team has written to you" in subjects
     assert "[Intercession] A requester has posted an update" in subjects
+    assert "[Intercession] Your new follow-up links" in subjects
     assert not mail_leaks()
     assert not log_leaks(captured_logs)

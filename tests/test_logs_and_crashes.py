@@ -19,6 +19,7 @@ import pytest
 from conftest import submit
 from django.conf import settings as django_settings
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.servers.basehttp import WSGIRequestHandler
 from django.test import Client, RequestFactory
@@ -137,9 +138,19 @@ def test_it_uses_the_confidential_crash_report_filter():
         ("https://church.example/followup/abc", "https://church.example/followup/[token]"),
         ("/accounts/password/reset/MQ/c3v-abc123/", "/accounts/password/reset/[uid]/[token]/"),
         ("/accounts/password/reset/sent/", "/accounts/password/reset/sent/"),
+        ("Not Found: /accounts/welcome/Tk-abc_123/", "Not Found: /accounts/welcome/[token]/"),
+        ('"POST /accounts/welcome/Tk-abc_123/ HTTP/1.1" 302 0', '"POST /accounts/welcome/[token]/ HTTP/1.1" 302 0'),
         ('"GET /requests/?q=Martha&page=2 HTTP/1.1"', '"GET /requests/?q=[redacted]&page=[redacted] HTTP/1.1"'),
+        # A quote mark inside a value ends nothing: no "Brien" is left behind.
+        ('"GET /requests/?q=O\'Brien HTTP/1.1"', '"GET /requests/?q=[redacted] HTTP/1.1"'),
+        ("Not Found: '/requests/?q=Martha'", "Not Found: '/requests/?q=[redacted]"),
         ("Not Found: /requests/5/", "Not Found: /requests/5/"),
         ("Not Found: /followup/", "Not Found: /followup/"),
+        # "Lost your link?" is a page, not a token; a token that starts with "lost" is a token.
+        ('"POST /followup/lost/ HTTP/1.1" 302 0', '"POST /followup/lost/ HTTP/1.1" 302 0'),
+        ("/followup/lost/sent/", "/followup/lost/sent/"),
+        ("/followup/lostAbc-123/", "/followup/[token]/"),
+        ("/followup/lost-x/update/", "/followup/[token]/update/"),
         (
             "follow-up e-mail for request 7 failed (SMTPException)",
             "follow-up e-mail for request 7 failed (SMTPException)",
@@ -228,6 +239,22 @@ def test_it_logs_a_wrong_followup_link_without_its_token(client, db, log_output,
         assert NOTE not in text
 
 
+def test_it_logs_a_link_to_choose_a_password_without_its_token(client, db, log_output, caplog):
+    with caplog.at_level(logging.WARNING):
+        get = client.get("/accounts/welcome/Wrong-Token-Ch4Pw-xxxxxxxxxxxxxxxx/")
+        post = client.post(
+            "/accounts/welcome/Wrong-Token-Ch4Pw-xxxxxxxxxxxxxxxx/",
+            {"new_password1": "Pw-Crash-Rt6Yu", "new_password2": "Pw-Crash-Rt6Yu"},
+        )
+
+    assert (get.status_code, post.status_code) == (404, 404)
+    written = log_output.getvalue()
+    assert "Not Found: /accounts/welcome/[token]/" in written
+    for text in (written, caplog.text, *[r.getMessage() for r in caplog.records]):
+        assert "Wrong-Token-Ch4Pw" not in text
+        assert "Pw-Crash-Rt6Yu" not in text
+
+
 def test_it_logs_a_refused_csrf_check_without_the_token(db, log_output):
     token = new_token(submit())
     strict = Client(enforce_csrf_checks=True)
@@ -243,6 +270,54 @@ def test_it_logs_a_refused_csrf_check_without_the_token(db, log_output):
     assert "Forbidden (CSRF cookie not set.): /followup/[token]/update/" in written
     assert token not in written
     assert NOTE not in written
+
+
+def test_it_logs_a_refused_change_in_one_line_without_a_traceback(
+    client, request_in, assigned_intercessor, log_output, caplog
+):
+    prayer_request = request_in(Status.INTERCEDING)
+    client.force_login(assigned_intercessor)  # sees the request, may not assign
+    logged_in = len(log_output.getvalue())
+
+    with caplog.at_level(logging.WARNING):
+        response = client.get(reverse("request_assign", args=[prayer_request.pk]))
+
+    assert response.status_code == 403
+    written = log_output.getvalue()[logged_in:]
+    lines = written.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].endswith(
+        f"WARNING django.request Forbidden (Permission denied): /requests/{prayer_request.pk}/assign/"
+    )
+    assert "Traceback" not in written + caplog.text
+    (forbidden,) = [record for record in caplog.records if record.name == "django.request"]
+    assert forbidden.exc_info is None
+
+
+def test_it_logs_a_forbidden_secret_path_in_one_redacted_line(log_output):
+    try:
+        raise PermissionDenied("You may not change this request.")
+    except PermissionDenied as refusal:
+        logging.getLogger("django.request").warning(
+            "Forbidden (Permission denied): %s", "/followup/Secret-Tk7/", exc_info=refusal
+        )
+
+    written = log_output.getvalue()
+    assert written.splitlines()[-1].endswith(
+        "WARNING django.request Forbidden (Permission denied): /followup/[token]/"
+    )
+    assert "Traceback" not in written
+    assert "Secret-Tk7" not in written
+
+
+def test_it_keeps_the_traceback_of_a_crash(log_output):
+    try:
+        raise RuntimeError("forced failure")
+    except RuntimeError as crash:
+        logging.getLogger("django.request").error("Internal Server Error: %s", "/requests/1/", exc_info=crash)
+
+    assert "Traceback" in log_output.getvalue()
+    assert "RuntimeError: forced failure" in log_output.getvalue()
 
 
 def test_it_writes_runserver_s_access_log_without_tokens_or_searches(log_output):

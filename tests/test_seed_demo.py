@@ -2,19 +2,23 @@
 only on an empty database, only with DEBUG on (or --force)."""
 
 import io
+import logging
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import roles, services
+from requests_app import queries, roles, services
 from requests_app.models import (
     Assignment,
     Category,
     IntercessorProfile,
+    OutboxMessage,
     PrayerLog,
     PrayerRequest,
     Status,
@@ -24,6 +28,7 @@ from requests_app.models import (
 )
 
 PASSWORD = "intercede-together"
+CONSOLE = "django.core.mail.backends.console.EmailBackend"
 
 
 def seed(*args: str) -> str:
@@ -230,3 +235,107 @@ def test_it_runs_without_debug_when_forced(db, settings):
 
     assert "Demo data created" in output
     assert PrayerRequest.objects.count() >= 30
+
+
+def test_it_ends_with_the_logins_on_every_run(seeded):
+    second = seed()
+
+    for output in (seeded, second):
+        lines = output.rstrip().splitlines()
+        assert lines[-1] == f"Password for every account: {PASSWORD}"
+        assert lines[-2] == ""
+        assert lines[-3].split() == ["joseph", "Joseph", "Mensah", "intercessor", "(carries", "up", "to", "3)"]
+        header = lines.index("  Login   Name              Role")
+        assert len(lines) - header == 11  # header, the eight logins, a blank line, the password
+
+
+def test_it_counts_the_e_mails_it_writes_and_prints_none(
+    db, settings, capsys, caplog, django_capture_on_commit_callbacks
+):
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = CONSOLE
+
+    with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True) as deliveries:
+        output = seed()
+
+    printed = capsys.readouterr()
+    assert deliveries  # the story asked for its e-mails to be delivered...
+    for text in (printed.out, printed.err, output):  # ...and none went to the console
+        assert "Subject:" not in text
+        assert "Content-Type:" not in text
+        assert "@example.org" not in text
+    written = re.search(r"Seeding wrote (\d+) e-mails; none was sent", output)
+    assert written, output
+    assert int(written.group(1)) > 30
+    assert not OutboxMessage.objects.exists()  # nothing waits for send_outbox either
+    assert not [record.getMessage() for record in caplog.records if record.name.startswith("requests_app.mail")]
+
+
+def test_it_leaves_the_e_mails_of_later_use_to_the_console(
+    seeded, settings, capsys, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = CONSOLE
+    capsys.readouterr()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_request(for_whom="Abel", title="A new request", category=Category.OTHER, details="")
+
+    printed = capsys.readouterr().out
+    assert "Subject: [Intercession] A new prayer request is waiting" in printed
+    assert "leader@example.org" in printed
+    assert OutboxMessage.objects.filter(sent_at__isnull=False).exists()
+
+
+def test_it_leaves_room_for_a_leader_to_assign_two_people_at_once(seeded, client):
+    team = list(queries.intercessors_with_load())
+    with_room = [user for user in team if user.available and user.load < user.capacity]
+    assert len(with_room) >= 3, [(user.username, user.load, user.capacity) for user in team]
+    # Someone available is full, so the assign page shows that rule too.
+    assert any(user.available and user.load >= user.capacity for user in team)
+
+    waiting = PrayerRequest.objects.filter(status=Status.NEW).earliest("created_at")
+    client.force_login(User.objects.get(username="leader"))
+    two = [user.pk for user in with_room[:2]]
+    response = client.post(reverse("request_assign", args=[waiting.pk]), {"intercessors": two})
+
+    assert response.status_code == 302
+    assert sorted(waiting.assignments.active().values_list("intercessor", flat=True)) == sorted(two)
+
+
+# --- seed_demo --check-demo: what `make reset-demo` asks before deleting the database ---
+
+
+def test_it_lets_the_demo_database_be_reset(seeded):
+    assert seed("--check-demo") == ""
+    assert User.objects.filter(username="leader").exists()  # it changes nothing
+
+
+def test_it_lets_an_empty_database_be_reset(db, settings):
+    settings.DEBUG = True
+
+    assert seed("--check-demo") == ""
+    assert not User.objects.exists()
+
+
+def test_it_refuses_to_let_a_church_s_database_be_reset(db, settings):
+    settings.DEBUG = True
+    User.objects.create_user(username="pastor", password="a real password of theirs")
+
+    with pytest.raises(CommandError, match="not the demo's"):
+        seed("--check-demo")
+
+
+def test_it_refuses_once_the_demo_leader_has_a_password_of_their_own(seeded):
+    leader = User.objects.get(username="leader")
+    leader.set_password("no longer the published one")
+    leader.save()
+
+    with pytest.raises(CommandError, match="not the demo's"):
+        seed("--check-demo")
+
+
+def test_it_refuses_to_check_without_debug(db, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        seed("--check-demo")

@@ -106,3 +106,23 @@ def test_it_brings_the_groups_back_after_a_flush():
 @pytest.mark.django_db
 def test_it_has_no_model_change_without_a_migration():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_it_raises_no_warning_on_a_first_run_with_sqlite(tmp_path):
+    # `migrate` (the first step of `make run`) runs the checks with the
+    # database's: on SQLite, models.W040 about the covering index would
+    # greet every newcomer. Silenced in SILENCED_SYSTEM_CHECKS (why: there).
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--database", "default"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "DJANGO_DEBUG": "1", "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "W040" not in result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

@@ -605,6 +605,7 @@ def assign_url(prayer_request: PrayerRequest) -> str:
 
 
 def test_it_lists_the_best_fit_first(client, request_in, leader):
+    """Among those who can take it, the one drawn to its kind comes first."""
     prayer_request = request_in(S.NEW)  # category health
     busy = make_user("aquila", roles.INTERCESSORS, first_name="Aquila", capacity=3)
     IntercessorProfile.objects.filter(user=busy).update(preferred_categories=[Category.HEALTH])
@@ -612,6 +613,9 @@ def test_it_lists_the_best_fit_first(client, request_in, leader):
     IntercessorProfile.objects.filter(user=drawn_but_away).update(preferred_categories=[Category.HEALTH])
     free = make_user("tabitha", roles.INTERCESSORS, first_name="Tabitha")
     idle = make_user("zenas", roles.INTERCESSORS, first_name="Zenas")
+    drawn_with_room = make_user("phoebe", roles.INTERCESSORS, first_name="Phoebe")
+    IntercessorProfile.objects.filter(user=drawn_with_room).update(preferred_categories=[Category.HEALTH])
+    services.assign(submit(title="phoebe's one"), [drawn_with_room], by=leader)
     for number in range(2):
         other = submit(title=f"other {number}")
         services.assign(other, [busy, free], by=leader)
@@ -621,9 +625,11 @@ def test_it_lists_the_best_fit_first(client, request_in, leader):
     response = client.get(assign_url(prayer_request))
 
     order = [row.username for row in response.context["rows"]]
-    assert order.index("aquila") < order.index("priscilla")  # drawn to health, then available first
-    assert order.index("priscilla") < order.index("zenas")
-    assert order.index("zenas") < order.index("tabitha")  # less load first
+    # Who can take it first: available, with room; drawn to health, then less load.
+    assert order.index("phoebe") < order.index("zenas") < order.index("tabitha")
+    # Then those who cannot: full (though drawn to health), away.
+    assert order.index("tabitha") < order.index("aquila")
+    assert order.index("tabitha") < order.index("priscilla")
     content = response.content.decode()
     assert "carries 3 of 3" in content
     assert "not available" in content

@@ -2,6 +2,8 @@
 through the follow-up link. Every field is listed explicitly, so nothing a
 visitor adds to a POST (a status, a token hash) ever reaches the model."""
 
+import unicodedata
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -198,3 +200,82 @@ class ConfidentialityForm(forms.Form):
             "invalid_choice": _("Choose whether your request is confidential."),
         },
     )
+
+
+class AddressInput(forms.EmailInput):
+    """An address box that does not echo a value too long to be an address
+    (a megabyte pasted in comes back as an empty box and the message)."""
+
+    def format_value(self, value):
+        if value and len(str(value)) > int(self.attrs.get("maxlength", 254)):
+            return None
+        return super().format_value(value)
+
+
+class AddressField(forms.EmailField):
+    """An e-mail address, with one clear message for whatever is wrong with
+    it, that also refuses invisible characters (a right-to-left override, a
+    zero-width space, a NUL): Django's validator lets some through in the
+    domain, where they make one address look like another."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and len(value) > self.max_length:
+            raise ValidationError(
+                self.error_messages["max_length"],
+                code="max_length",
+                params={"limit_value": self.max_length, "show_value": len(value)},
+            )
+        if any(unicodedata.category(character).startswith("C") for character in value):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def run_validators(self, value):
+        try:
+            super().run_validators(value)
+        except ValidationError as exc:
+            raise exc.error_list[0] from None
+
+
+class LostLinkForm(forms.Form):
+    """ "Lost your link?": the address the requester gave when asking.
+
+    Nothing here looks the address up: `views.public.followup_lost` answers
+    the same whether or not any request has it. `website` is a honeypot, as
+    on the ask form."""
+
+    HONEYPOT = "website"
+
+    email = AddressField(
+        label=_("The e-mail address you gave"),
+        help_text=_("The one you typed when you asked for prayer."),
+        max_length=254,
+        widget=AddressInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": _("Type the e-mail address you gave when you asked for prayer."),
+            "invalid": _("Enter a valid e-mail address, such as name@example.org."),
+            "max_length": TOO_LONG,
+        },
+    )
+    website = forms.CharField(
+        label=_("Leave this empty"),
+        required=False,
+        widget=EmptiedTextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    error_messages = {
+        "honeypot": _(
+            "Nothing was sent: a hidden field meant to catch spam robots was filled in, so this looked like an "
+            "automatic submission. If you are a person, please send the form again, or phone the church office."
+        ),
+    }
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get(self.HONEYPOT):
+            raise ValidationError(self.error_messages["honeypot"], code="honeypot")
+        return cleaned_data
+
+    @property
+    def is_spam(self) -> bool:
+        """Whether the honeypot was filled (after `is_valid()`)."""
+        return self.has_error(NON_FIELD_ERRORS, "honeypot")

@@ -100,6 +100,26 @@ def deliver_after_commit(messages: list[OutboxMessage]) -> None:
         outbox.deliver_after_commit(ids)
 
 
+def queue_lines(
+    kind: str, address: str, subject: str, intro: str, lines: list[tuple[str, str]], *, warning: str
+) -> OutboxMessage:
+    """One e-mail of several lines (sentence, link) to an address with no
+    account behind it (a requester: no e-mail settings to link to),
+    delivered after commit."""
+    app = _("Intercession")
+    ctx = {"app": app, "intro": intro, "lines": lines, "warning": warning}
+    message = OutboxMessage.objects.create(
+        to=address,
+        subject=f"[{app}] {subject}",
+        body_text=render_to_string("emails/summary.txt", ctx),
+        body_html=render_to_string("emails/summary.html", ctx),
+        kind=kind,
+        next_attempt_at=timezone.now(),
+    )
+    deliver_after_commit([message])
+    return message
+
+
 def queue_summary(kind: str, user, subject: str, intro: str, lines: list[tuple[str, str]], dedupe_key: str):
     """One e-mail of several lines (sentence, link) to `user`, at most once
     per `dedupe_key`: the reminders and the daily digest. Returns the message,

@@ -16,6 +16,7 @@ commits (`requests_app.mail.outbox`).
 |----------------------------------------|------------------------------------------|
 | request submitted                      | leaders (subject "Urgent:" if urgent)     |
 | request submitted, with an address     | the requester: their follow-up link      |
+| "Lost your link?" for a known address  | that address: new links to its requests  |
 | intercessor assigned / released        | that intercessor                         |
 | intercessor releases themselves        | + the leaders                            |
 | requester posts an update              | leaders                                  |
@@ -42,8 +43,10 @@ optional.
 import logging
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from requests_app.mail import compose, digest
 from requests_app.models import OutboxMessage, PrayerRequest, Status, Visibility
@@ -107,6 +110,33 @@ def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessag
     )
 
 
+def followup_links(address: str, issued: list[tuple[PrayerRequest, str]]) -> OutboxMessage:
+    """A requester who lost their link: one e-mail with a fresh link to each
+    request they sent from `address`, as (request, raw token), oldest first.
+    The requests are told apart by number and date only: not even a title."""
+    lines = [
+        (
+            _("Request %(number)s (sent on %(date)s)")
+            % {"number": number, "date": date_format(timezone.localtime(prayer_request.created_at))},
+            compose.site_link(reverse("followup", args=[token])),
+        )
+        for number, (prayer_request, token) in enumerate(issued, start=1)
+    ]
+    intro = ngettext(
+        "You asked for your follow-up link again. Here is a new private link to your prayer request; "
+        "the old link no longer works.",
+        "You asked for your follow-up links again. Here is a new private link to each of the %(count)s prayer "
+        "requests sent with this address; the old links no longer work.",
+        len(lines),
+    ) % {"count": len(lines)}
+    warning = _(
+        "Keep this e-mail safe: whoever has a link can read that request. For your privacy, nothing about the "
+        "requests themselves is written here. If you did not ask for this, someone typed your address on our "
+        "site: these links are now the ones that work."
+    )
+    return compose.queue_lines("followup_links", address, _("Your new follow-up links"), intro, lines, warning=warning)
+
+
 def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
     link = compose.site_link(reverse("request_detail", args=[prayer_request.pk]))
     sentence = _("A prayer request has been assigned to you.")
@@ -158,7 +188,18 @@ def _to_requester(prayer_request: PrayerRequest) -> list[str]:
     return []
 
 
-_REQUESTER_HINT = gettext_noop("Open the private link from the first e-mail we sent you to read it.")
+# The requester's later e-mails link to the page on following a request,
+# never to the request itself (an inbox is no place for the key to it) and
+# never to the team's log-in page.
+_REQUESTER_HINT = gettext_noop(
+    "For your privacy this e-mail carries no link to your request: open your private follow-up link, the one "
+    "in the first e-mail we sent you, to read it. If you have lost it, the page above tells you how to get a "
+    "new one."
+)
+
+
+def _followup_help_link() -> str:
+    return compose.site_link(reverse("followup_help"))
 
 
 def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxMessage]:
@@ -175,7 +216,7 @@ def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxM
         _to_requester(prayer_request),
         _("News of your prayer request"),
         sentences[Status(to_status)],
-        compose.site_link("/"),
+        _followup_help_link(),
         warning=_(_REQUESTER_HINT),
     )
 
@@ -187,7 +228,7 @@ def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
         _to_requester(prayer_request),
         _("The team has written to you"),
         _("The intercession team has posted an update on your request."),
-        compose.site_link("/"),
+        _followup_help_link(),
         warning=_(_REQUESTER_HINT),
     )
 

@@ -62,12 +62,18 @@ def _send(message: OutboxMessage, mail_connection) -> None:
     email.send()
 
 
+# The e-mails that carry requesters' private follow-up links.
+FOLLOWUP_LINK_KINDS = ("followup_link", "followup_links")
+
+
 def _log_followup_failure(message: OutboxMessage) -> None:
-    """A follow-up e-mail could not be sent: log the request's id and the
-    error's class only. No traceback: SMTP errors quote the recipient's
-    address."""
+    """A follow-up e-mail could not be sent: log the request's id (the
+    message's, for new links to several requests) and the error's class
+    only. No traceback: SMTP errors quote the recipient's address."""
     if message.kind == "followup_link":
         logger.error("follow-up e-mail for request %s failed (%s)", message.prayer_request_id, message.last_error)
+    elif message.kind == "followup_links":
+        logger.error("follow-up links e-mail %s failed (%s)", message.pk, message.last_error)
 
 
 def _record_failures(failures: list[OutboxMessage], now) -> None:
@@ -86,9 +92,9 @@ def _record_failures(failures: list[OutboxMessage], now) -> None:
 
 
 def _kept_once_sent(field: str) -> Case:
-    # The follow-up e-mail's body holds the requester's private link: not
+    # The follow-up e-mails' bodies hold requesters' private links: not
     # kept once delivered.
-    return Case(When(kind="followup_link", then=Value("")), default=F(field), output_field=TextField())
+    return Case(When(kind__in=FOLLOWUP_LINK_KINDS, then=Value("")), default=F(field), output_field=TextField())
 
 
 def _record_sent(sent: list[OutboxMessage], now) -> None:

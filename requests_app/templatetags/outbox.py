@@ -14,6 +14,7 @@ SHOWN = 10
 KIND_LABELS = {
     "new_request": _("new request, to a leader"),
     "followup_link": _("follow-up link, to a requester"),
+    "followup_links": _("new follow-up links, to a requester"),
     "assigned": _("assignment, to an intercessor"),
     "released": _("release"),
     "requester_update": _("requester's update, to a leader"),

@@ -7,9 +7,14 @@ token is shown once, on the page right after asking, and only its hash is
 stored. Pages that show the request or the link are never cached and ask
 search engines not to index them.
 
-Against abuse: the ask form has a honeypot field, and asking and the
-follow-up actions are limited per client (`requests_app.web.ratelimit`); a
-refusal says why and changes nothing. Every view that receives request text
+A requester who lost their link asks for new ones with the address they
+gave ("Lost your link?", `followup_lost`); the page on following a request
+(`followup_help`) is where their later e-mails send them.
+
+Against abuse: the ask form and "Lost your link?" have a honeypot field;
+asking and the follow-up actions are limited per client, new links per
+client and per address (`requests_app.web.ratelimit`); a refusal says why
+and changes nothing. Every view that receives request text
 hides the POST and its local variables from crash reports.
 """
 
@@ -27,6 +32,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -38,6 +44,7 @@ from requests_app.forms.public import (
     AskForm,
     ConfidentialityForm,
     FollowupUpdateForm,
+    LostLinkForm,
     PraiseReportForm,
     WithdrawForm,
 )
@@ -46,14 +53,18 @@ from requests_app.models import PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
 from requests_app.views.outcomes import carry_out
 from requests_app.web import ratelimit
+from requests_app.web.after_response import after_response
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 
-# Rate-limit scopes: asking, and every action through a follow-up link.
+# Rate-limit scopes: asking, every action through a follow-up link, and
+# asking for new links (counted per client and per address).
 SUBMIT_SCOPE = "ask"
 FOLLOWUP_SCOPE = "followup"
+LOST_LINK_SCOPE = "lost_link"
+LOST_LINK_ADDRESS_SCOPE = "lost_link_address"
 
 # The raw token lives in the session only between the POST that created it
 # and the one page that shows it.
@@ -359,3 +370,79 @@ def followup_confidentiality(request: HttpRequest, token: str) -> HttpResponse:
         lambda: services.set_confidential(prayer_request, confidential, actor=Requester(prayer_request.pk)),
         done,
     )
+
+
+@login_not_required
+@never_cache
+@require_safe
+def followup_help(request: HttpRequest) -> HttpResponse:
+    """How to follow a request: what the private link is and where it was
+    given, and the way to new links. Where the requester's e-mails after
+    the first one send them. Nothing of any request is on it."""
+    return render(request, "requests_app/public/followup_help.html")
+
+
+def _within_lost_link_limits(request: HttpRequest, address: str) -> bool:
+    """One more ask for new links, by this client and for this address (by
+    its keyed hash). The address is counted only while the client is within
+    its own limit, so one client's flood does not use up the address."""
+    limit = settings.INTERCESSION_LOST_LINK_LIMIT
+    window = settings.INTERCESSION_LOST_LINK_WINDOW_SECONDS
+    address_key = ratelimit.keyed_hash(address.casefold(), purpose=LOST_LINK_ADDRESS_SCOPE)
+    return ratelimit.hit(LOST_LINK_SCOPE, ratelimit.client_address(request), limit, window) and ratelimit.hit(
+        LOST_LINK_ADDRESS_SCOPE, address_key, limit, window
+    )
+
+
+@sensitive_variables()
+def _send_new_links(address: str, language: str) -> None:
+    """The work of "Lost your link?", once the answer has gone."""
+    with translation.override(language):
+        count = services.reissue_followup_links(address)
+    logger.info("new follow-up links: %s requests", count)
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@sensitive_post_parameters()
+@sensitive_variables()
+def followup_lost(request: HttpRequest) -> HttpResponse:
+    """ "Lost your link?": the requester types the address they gave; every
+    request sent with it gets a new link, all in one e-mail there.
+
+    The answer cannot tell whether the address is known: it is the same
+    redirect, to the same page, for every valid address, and it is decided
+    before the address is looked up. The lookup, the new tokens and the
+    e-mail happen after the response has been sent (`after_response`), so
+    it takes as long either way: no query for the address runs before it.
+    Too many asks from one client, or for one address from anywhere, is a
+    429 with the same words for every address; a filled honeypot a 400;
+    neither looks anything up or changes anything."""
+    form = LostLinkForm(request.POST) if request.method == "POST" else LostLinkForm()
+    status = 200
+    if form.is_bound and not form.is_valid():
+        if form.is_spam:
+            logger.info("new links refused: the honeypot was filled")
+            status = 400
+    elif form.is_bound and not _within_lost_link_limits(request, form.cleaned_data["email"]):
+        logger.info("new links refused: rate limit")
+        message = _(
+            "Too many requests for new links — please wait %(wait)s and try again, or phone the church office. "
+            "Nothing has been sent."
+        ) % {"wait": _how_long(settings.INTERCESSION_LOST_LINK_WINDOW_SECONDS)}
+        form.add_error(None, ValidationError(message, code="rate_limited"))
+        status = 429
+    elif form.is_bound:
+        address, language = form.cleaned_data["email"], translation.get_language()
+        response = redirect("followup_lost_sent")
+        return after_response(response, lambda: _send_new_links(address, language), name="new follow-up links")
+    return _not_indexed(render(request, "requests_app/public/followup_lost.html", {"form": form}, status=status))
+
+
+@login_not_required
+@never_cache
+@require_safe
+def followup_lost_sent(request: HttpRequest) -> HttpResponse:
+    """After "Lost your link?": the same words whatever was typed."""
+    return _not_indexed(render(request, "requests_app/public/followup_lost_sent.html"))

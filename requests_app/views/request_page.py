@@ -182,8 +182,10 @@ def _current_intercessors(prayer_request: PrayerRequest) -> list[Assignment]:
 
 
 def _intercessor_rows(prayer_request: PrayerRequest) -> list[User]:
-    """Everyone who could be assigned, best fit first: drawn to this kind of
-    request, then available, then carrying least."""
+    """Everyone on the team, best fit first: those who can take the request
+    (available, with room) before those who cannot (they would be refused);
+    within each, those drawn to this kind of request, then those carrying
+    least."""
     since = timezone.now() - timedelta(days=RECENT_PRAYER_DAYS)
     rows = list(queries.intercessors_with_load(prayers_since=since))
     for row in rows:
@@ -192,7 +194,7 @@ def _intercessor_rows(prayer_request: PrayerRequest) -> list[User]:
         row.preferred_labels = [Category(value).label for value in preferred]
         row.over_capacity = row.load >= row.capacity
     # A stable sort: within a group, the query's alphabetical order stays.
-    rows.sort(key=lambda row: (not row.prefers_this, not row.available, row.load))
+    rows.sort(key=lambda row: (not row.available or row.over_capacity, not row.prefers_this, row.load))
     return rows
 
 

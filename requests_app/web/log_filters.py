@@ -2,7 +2,8 @@
 What keeps secrets out of logs and crash reports.
 
 Some URLs are secrets: the requester's follow-up link carries their token in
-its path, a password-reset link its token; and a query string can carry what
+its path, a password-reset link and a link to choose a first password
+theirs; and a query string can carry what
 someone searched for (a person's name). Django logs paths (`django.request`:
 "Not Found: /followup/…/"; `django.server`: the request line; CSRF
 failures: the Referer), and the error e-mail to the admins quotes the URL,
@@ -22,6 +23,7 @@ import logging
 import re
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, QueryDict
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -32,14 +34,19 @@ REDACTED = "[redacted]"
 _SEGMENT = r"[^/?#\s\"'<>]+"
 
 _SECRET_PATHS = [
-    # The requester's follow-up link: /followup/<token>/…
-    (re.compile(rf"(/followup/){_SEGMENT}"), r"\1[token]"),
+    # The requester's follow-up link: /followup/<token>/… ("Lost your link?",
+    # /followup/lost/, is no token: kept readable).
+    (re.compile(rf"(/followup/)(?!lost(?:[/?#\s\"'<>]|$)){_SEGMENT}"), r"\1[token]"),
     # Django's password-reset link: /…/password/reset/<uidb64>/<token>/
     (re.compile(rf"(/password/reset/){_SEGMENT}/{_SEGMENT}"), r"\1[uid]/[token]"),
+    # A link to choose a first password (create_leader): /accounts/welcome/<token>/
+    (re.compile(rf"(/welcome/){_SEGMENT}"), r"\1[token]"),
 ]
 
 # A query string after a path: its values go, its names stay.
-_QUERY = re.compile(r"(?<=[^\s?\"'<>])\?([^\s#\"'<>]*)")
+# A value may hold a quote mark (?q=O'Brien): only white space, a fragment,
+# a double quote or an angle bracket ends the query.
+_QUERY = re.compile(r"(?<=[^\s?\"'<>])\?([^\s#\"<>]*)")
 _QUERY_VALUE = re.compile(r"=[^&;]*")
 
 
@@ -121,6 +128,21 @@ class RedactSecrets(logging.Filter):
         if isinstance(request, HttpRequest) and not getattr(request, "_redacted_for_logs", False):
             record.request = redacted_request(request)
             record.request._redacted_for_logs = True
+        return True
+
+
+class ForbiddenInOneLine(logging.Filter):
+    """An ordinary 403 is one warning line, "Forbidden (Permission denied):
+    /path", not a traceback. Django logs a PermissionDenied with its
+    exception attached (`log_response(..., exception=exc)`), so every refused
+    change would print a dozen lines of stack that say nothing new: the
+    refusal is the app working. On the `django.request` logger; any other
+    exception keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PermissionDenied):
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 

@@ -9,7 +9,16 @@ requests nobody has prayed for lately. A seeded random generator makes every
 run the same, relative to today.
 
 `make run` calls this every time, so on a database that already has data it
-only prints the logins and changes nothing.
+only prints the logins and changes nothing. Either way the logins are the
+last lines it prints, just above the server's own.
+
+The story writes e-mails, as real use would (new requests to the leaders,
+assignments to the intercessors, follow-up links to the requesters). None is
+sent: they go to made-up addresses, and under `make run` the console backend
+would print every one of them over the logins. They are counted and dropped
+before the story is saved, so nothing is delivered after it, and nothing
+waits in the outbox for `send_outbox`; the e-mails of later use are sent as
+usual.
 """
 
 import random
@@ -20,7 +29,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from requests_app import roles, services
@@ -28,6 +38,7 @@ from requests_app.models import (
     Assignment,
     Category,
     IntercessorProfile,
+    OutboxMessage,
     PrayerLog,
     PrayerRequest,
     Status,
@@ -72,12 +83,17 @@ class Member:
         return f"intercessor ({carries})"
 
 
+# Capacities chosen so that the story ends with room on the team: Ruth, Samuel
+# and David can each take two more (tests/test_seed_demo.py pins at least
+# three people with room), so a leader trying the demo can assign two people
+# at once, more than once; Grace, Miriam and Joseph end full and Esther
+# unavailable, so the assign page shows those cases too.
 TEAM = (
     Member("leader", "Grace", "Adeyemi", 3, (C.CHURCH, C.NATION), leads=True),
-    Member("ruth", "Ruth", "Okafor", 4, (C.HEALTH, C.FAMILY)),
-    Member("samuel", "Samuel", "Brandt", 5, (C.NATION, C.CHURCH, C.SALVATION)),
+    Member("ruth", "Ruth", "Okafor", 6, (C.HEALTH, C.FAMILY)),
+    Member("samuel", "Samuel", "Brandt", 6, (C.NATION, C.CHURCH, C.SALVATION)),
     Member("miriam", "Miriam", "Castillo", 2, (C.MARRIAGE, C.FAMILY)),
-    Member("david", "David", "Kimura", 4, (C.WORK, C.FINANCES)),
+    Member("david", "David", "Kimura", 6, (C.WORK, C.FINANCES)),
     Member("esther", "Esther", "Lindqvist", 3, (C.HEALTH, C.SALVATION), available=False),
     Member("joseph", "Joseph", "Mensah", 3, (C.SALVATION, C.OTHER)),
 )
@@ -598,13 +614,22 @@ class Command(BaseCommand):
             action="store_true",
             help="Run even with DEBUG off. The demo accounts share a published password.",
         )
+        parser.add_argument(
+            "--check-demo",
+            action="store_true",
+            help="Change nothing; fail unless the database holds the demo or nothing at all. "
+            "`make reset-demo` asks this before it deletes the database.",
+        )
 
-    def handle(self, *args, force: bool = False, **options):
+    def handle(self, *args, force: bool = False, check_demo: bool = False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts that share a published password, so it only runs with DEBUG on "
                 "(DJANGO_DEBUG=1). Add --force to run it anyway."
             )
+        if check_demo:
+            self._check_demo()
+            return
         if PrayerRequest.objects.exists() or User.objects.filter(username__in=DEMO_USERNAMES).exists():
             self.stdout.write(
                 "Demo data is already there (the database has prayer requests or demo accounts); nothing changed."
@@ -612,7 +637,11 @@ class Command(BaseCommand):
             self._print_logins()
             return
         with transaction.atomic():
+            last_before = OutboxMessage.objects.aggregate(last=Max("pk"))["last"] or 0
             _Seeder(random.Random(SEED), timezone.now()).run()
+            # Dropped inside the transaction: the deliveries it asked for
+            # after commit find nothing to send.
+            e_mails, _by_kind = OutboxMessage.objects.filter(pk__gt=last_before).delete()
         by_status = ", ".join(
             f"{PrayerRequest.objects.filter(status=status).count()} {status.label.lower()}" for status in Status
         )
@@ -621,7 +650,26 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {PrayerLog.objects.count()} prayers logged, {StatusUpdate.objects.count()} entries in the stories"
         )
+        self.stdout.write(f"  Seeding wrote {e_mails} e-mails; none was sent (the demo's addresses are made up).")
         self._print_logins()
+
+    def _check_demo(self) -> None:
+        """Deleting this database would lose nothing but the demo: it has no
+        tables yet, or no account and no request, or its leader still has
+        the demo's published password. A church running on SQLite at the
+        default place keeps its data if someone types `make reset-demo`."""
+        tables = connection.introspection.table_names()
+        if User._meta.db_table not in tables:
+            return
+        demo_leader = User.objects.filter(username=next(member.username for member in TEAM if member.leads)).first()
+        if demo_leader is not None and demo_leader.check_password(PASSWORD):
+            return
+        has_requests = PrayerRequest._meta.db_table in tables and PrayerRequest.objects.exists()
+        if User.objects.exists() or has_requests:
+            raise CommandError(
+                "This database is not the demo's: it has accounts or prayer requests, and no demo leader with the "
+                "demo's password. Nothing was deleted."
+            )
 
     def _print_logins(self) -> None:
         rows = [(member.username, member.name, member.role) for member in TEAM]
