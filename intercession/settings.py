@@ -397,6 +397,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "requests_app.web.log_filters.ConfidentialEx
 
 # --- Intercession ---------------------------------------------------------
 # An active request nobody has prayed for in this many days is a coverage gap.
+# The church's name in page titles, the header and e-mails, until a leader
+# sets it on the church's settings page (which then wins, as for every
+# INTERCESSION_* default below that the page holds).
+INTERCESSION_CHURCH_NAME = env_str("INTERCESSION_CHURCH_NAME", "Intercession")
 INTERCESSION_COVERAGE_DAYS = env_int("INTERCESSION_COVERAGE_DAYS", 3)
 # The site's address, for the links in e-mails (no trailing slash).
 INTERCESSION_SITE_URL = env_str("INTERCESSION_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -34,6 +34,7 @@ class IntercessorProfileForm(forms.ModelForm):
 
 class IntercessorProfileInline(admin.StackedInline):
     model = IntercessorProfile
+    fk_name = "user"
     form = IntercessorProfileForm
     can_delete = False
     extra = 0

@@ -265,6 +265,8 @@ class UpdateKind(models.TextChoices):
     NOTE = "note", _("Update")
     ASSIGNED = "assigned", _("Intercessor assigned")
     RELEASED = "released", _("Assignment released")
+    # Released because the intercessor was deactivated (left the team).
+    LEFT_TEAM = "left_team", _("Released: left the team")
     CONFIDENTIALITY = "confidentiality", _("Confidentiality changed")
 
 
@@ -309,7 +311,15 @@ class StatusUpdate(models.Model):
                 condition=(Q(kind=UpdateKind.MOVE) & ~Q(from_status="") & ~Q(from_status=F("to_status")))
                 | Q(kind=UpdateKind.SUBMITTED, from_status="", to_status=Status.NEW)
                 | (
-                    Q(kind__in=[UpdateKind.NOTE, UpdateKind.ASSIGNED, UpdateKind.RELEASED, UpdateKind.CONFIDENTIALITY])
+                    Q(
+                        kind__in=[
+                            UpdateKind.NOTE,
+                            UpdateKind.ASSIGNED,
+                            UpdateKind.RELEASED,
+                            UpdateKind.LEFT_TEAM,
+                            UpdateKind.CONFIDENTIALITY,
+                        ]
+                    )
                     & Q(from_status=F("to_status"))
                 ),
                 name="status_update_kind_matches_statuses",
@@ -390,6 +400,13 @@ class IntercessorProfile(models.Model):
     )
     is_available = models.BooleanField(_("available for new assignments"), default=True)
     preferred_categories = models.JSONField(_("preferred categories"), default=list, blank=True)
+    # Who last changed the capacity or availability, when it was not the
+    # intercessor themselves (a leader, from the team or assign page): shown
+    # to the intercessor on My settings. Cleared when they change it again.
+    limits_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    limits_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("intercessor profile")
@@ -588,6 +605,7 @@ class OutboxMessage(models.Model):
 class LinkPurpose(models.TextChoices):
     # Why the link was made; the page behind it is the same for every purpose.
     NEW_LEADER = "new_leader", _("A leader made on the server (create_leader)")
+    INVITATION = "invitation", _("An invitation to the team")
 
 
 class AccountLink(models.Model):
@@ -624,3 +642,127 @@ class AccountLink(models.Model):
             and self.user.is_active
             and not self.user.has_usable_password()
         )
+
+
+class TeamRole(models.TextChoices):
+    """What someone is invited as."""
+
+    INTERCESSOR = "intercessor", _("Intercessor")
+    LEADER = "leader", _("Leader")
+    BOTH = "both", _("Leader and intercessor")
+
+
+class Invitation(models.Model):
+    """An invitation to the team (`requests_app.team`). The invited person's
+    account exists from the start, with no usable password and no group, so
+    it can neither log in nor be assigned; its `AccountLink` (purpose
+    `invitation`, 7 days) lets them choose a password, and accepting puts
+    them in the groups of `role`. Revoking deletes the account that was never
+    used, and this row with it; the audit log keeps the story."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitation")
+    role = models.CharField(max_length=20, choices=TeamRole.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [_choices_check("role", TeamRole, "invitation_role_valid")]
+
+    def __str__(self) -> str:
+        return f"Invitation #{self.pk} (user #{self.user_id})"
+
+
+class AuditAction(models.TextChoices):
+    LEADER_CREATED = "leader_created", _("Leader created on the server")
+    INVITED = "invited", _("Invited to the team")
+    INVITATION_RESENT = "invitation_resent", _("Invitation sent again")
+    INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+    MADE_LEADER = "made_leader", _("Made a leader")
+    LEADER_ROLE_REMOVED = "leader_role_removed", _("Leader role removed")
+    MADE_INTERCESSOR = "made_intercessor", _("Made an intercessor")
+    INTERCESSOR_ROLE_REMOVED = "intercessor_role_removed", _("Intercessor role removed")
+    LIMITS_CHANGED = "limits_changed", _("Capacity or availability changed")
+    DEACTIVATED = "deactivated", _("Deactivated")
+    REACTIVATED = "reactivated", _("Reactivated")
+    SETTINGS_CHANGED = "settings_changed", _("Church settings changed")
+
+
+class AuditLogEntry(models.Model):
+    """One change to the team or the church's settings: who, what, when
+    (`requests_app.audit.record`, in the transaction of the change). Never
+    request content: `details` holds field names and their old and new
+    values (settings, capacity), never a request's text. Names are kept as
+    they were (`actor_name`, `subject_name`), so an entry still reads right
+    after an account is gone. The app never edits or deletes one."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=320, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject_name = models.CharField(max_length=320, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log entries")
+        constraints = [_choices_check("action", AuditAction, "audit_action_valid")]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="audit_newest_first")]
+
+    def __str__(self) -> str:
+        return f"Audit #{self.pk}: {self.action}"
+
+
+def _default_category_order() -> list[str]:
+    return list(Category.values)
+
+
+class ChurchSettings(models.Model):
+    """The church's own settings, edited by leaders (one row, pk 1; read
+    through `requests_app.church.current()`, which caches it). A new church
+    starts from the environment's values (settings.py), so an empty
+    database behaves as before."""
+
+    name = models.CharField(_("church name"), max_length=100)
+    contact = models.CharField(_("contact line"), max_length=200, blank=True)
+    welcome_text = models.TextField(_("welcome text"), max_length=2000, blank=True)
+    accent_colour = models.CharField(_("accent colour"), max_length=7, default="#4a2c6d")
+    coverage_days = models.PositiveSmallIntegerField(
+        _("days without prayer before a coverage gap"), validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
+    reminder_prayer_gap_days = models.PositiveSmallIntegerField(
+        _("days without prayer before an intercessor is reminded"),
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    reminder_waiting_hours = models.PositiveSmallIntegerField(
+        _("hours a request may wait for assignment before the leaders' summary counts it"),
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+    )
+    reminder_breakthrough_days = models.PositiveSmallIntegerField(
+        _("days awaiting manifestation before the summary suggests checking in"),
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    confidential_by_default = models.BooleanField(_("new requests are confidential by default"), default=True)
+    form_open = models.BooleanField(_("the public form takes requests"), default=True)
+    form_paused_message = models.TextField(_("message while the form is paused"), max_length=1000, blank=True)
+    category_order = models.JSONField(_("order of the categories"), default=_default_category_order)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("church settings")
+        verbose_name_plural = _("church settings")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="church_settings_single_row")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -154,3 +154,10 @@ def can_set_confidential(
     if confidential:
         return bool(held & {LEADER, REQUESTER})
     return REQUESTER in held
+
+
+def can_manage_team(user: Actor) -> bool:
+    """Inviting, roles, capacity and availability of others, deactivating,
+    the church's settings and the audit log: leaders only (a superuser who
+    is not a leader, too, may not)."""
+    return not isinstance(user, Requester) and roles.is_leader(user)

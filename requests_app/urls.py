@@ -3,7 +3,7 @@ has a row for each of these names and fails when one is missing."""
 
 from django.urls import path
 
-from requests_app.views import account, dashboard, exports, health, lists, public, request_page, sheet
+from requests_app.views import account, dashboard, exports, health, lists, public, request_page, sheet, team
 
 urlpatterns = [
     # For uptime monitors and load balancers: no login, no data.
@@ -29,7 +29,7 @@ urlpatterns = [
     path("prayers/export.csv", exports.export_prayer_log, name="export_prayer_log"),
     path("mine/", lists.my_assignments, name="my_assignments"),
     path("board/", lists.board, name="board"),
-    path("team/", lists.team, name="team"),
+    path("team/", team.team, name="team"),
     path("coverage/", lists.coverage, name="coverage"),
     path("sheet/", sheet.prayer_sheet, name="prayer_sheet"),
     path("history/", lists.history, name="history"),

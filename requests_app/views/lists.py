@@ -24,7 +24,6 @@ from requests_app.forms.lists import CoverageForm, RequestFilterForm
 from requests_app.keyset import PAGE_SIZE, Key, Keyset, capped_count, keyset_page
 from requests_app.models import (
     Assignment,
-    Category,
     PrayerLog,
     PrayerRequest,
     Status,
@@ -45,18 +44,12 @@ BOARD_ORDER = Keyset("board", URGENT_THEN_OLDEST)
 NEWEST_FIRST = Keyset("requests", (Key("created_at", datetime), Key("pk", int)), descending=True)
 LONGEST_GAP_FIRST = Keyset("coverage", (Key("gap_since", datetime), Key("pk", int)))
 # The team, alphabetically (index `intercession_user_name_order` on auth_user).
-TEAM_ORDER = Keyset("team", (Key("first_name", str), Key("last_name", str), Key("username", str), Key("pk", int)))
 MY_PRAYERS = Keyset("my-prayers", (Key("prayed_at", datetime), Key("pk", int)), descending=True)
 MY_JOURNAL = Keyset("my-journal", (Key("created_at", datetime), Key("pk", int)), descending=True)
 
 
 def _page(request: HttpRequest, items: QuerySet, param: str = "page") -> Page:
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get(param))
-
-
-def _start_of_this_month() -> datetime:
-    """Midnight on the first of this month, in the site's time zone."""
-    return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 @require_safe
@@ -123,18 +116,6 @@ def board(request: HttpRequest) -> HttpResponse:
         "can_log_prayer": roles.is_leader(request.user) or roles.is_intercessor(request.user),
     }
     return render(request, "requests_app/board.html", ctx)
-
-
-@require_safe
-@leader_required
-def team(request: HttpRequest) -> HttpResponse:
-    """Every intercessor: what they carry against what they can, and how they pray."""
-    page = keyset_page(request, queries.intercessors_with_load(prayers_since=_start_of_this_month()), TEAM_ORDER)
-    labels = dict(Category.choices)
-    for member in page.object_list:
-        member.category_labels = [labels[value] for value in member.preferred_categories or [] if value in labels]
-    ctx = {"page": page}
-    return render(request, "requests_app/team.html", ctx)
 
 
 @require_safe
