@@ -14,6 +14,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from requests_app.forms.login import AdminLoginForm
 from requests_app.models import Category, IntercessorProfile, PrayerRequest
 
 REDACTED = _("— confidential —")
@@ -57,6 +58,9 @@ class IntercessorProfileAdmin(admin.ModelAdmin):
         labels = dict(Category.choices)
         return ", ".join(str(labels.get(value, value)) for value in profile.preferred_categories)
 
+
+# The admin's log-in checks the user name's length too (forms/login.py).
+admin.site.login_form = AdminLoginForm
 
 admin.site.unregister(User)
 

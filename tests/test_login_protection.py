@@ -213,3 +213,24 @@ def test_it_locks_out_by_the_proxied_address_when_a_proxy_is_trusted(client, han
 
     assert log_in(client, "hannah", PASSWORD, HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7").status_code == 429
     assert log_in(client, "hannah", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.8").status_code == 302
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+@pytest.mark.parametrize("length", [151, 256, 10_000])
+def test_it_refuses_a_user_name_longer_than_any_account_can_have(client, db, url, length):
+    # On PostgreSQL this was a 500: django-axes records a failed attempt's
+    # user name in a 255-character column.
+    response = client.post(url, {"username": "u" * length, "password": "whatever"})
+
+    assert response.status_code == 200
+    assert response.context["form"].has_error("username", "invalid_login")  # the usual message
+    assert "Please enter" in response.content.decode()
+    assert not AccessAttempt.objects.filter(username__startswith="uuu").exists()
+
+
+def test_it_still_logs_in_with_a_user_name_of_the_longest_length(client, db):
+    longest = make_user("l" * 150, roles.INTERCESSORS)
+
+    response = log_in(client, longest.username, PASSWORD)
+
+    assert response.status_code == 302

@@ -942,17 +942,38 @@ def test_the_rendered_form_logs_once_when_sent_twice(client, request_in, assigne
     assert PrayerLog.objects.count() == 1
 
 
-@pytest.mark.parametrize(
-    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", "http://testserver.evil/"]
-)
-def test_it_ignores_an_unsafe_next(client, request_in, assigned_intercessor, next_url):
-    prayer_request = request_in(S.INTERCEDING)
-    client.force_login(assigned_intercessor)
+# Off-site, scheme-relative, backslashed, not a path (redirect() would take a
+# word for a URL name and fail after saving), a path we do not serve, and
+# characters that have no place in one.
+HOSTILE_NEXTS = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "javascript:alert(1)",
+    "http://testserver.evil/",
+    "home-page",
+    "request_detail",
+    "🙏",
+    "=1+1",
+    "\x00",
+    "' OR 1=1 --",
+    "/no/such/page/",
+    "/mine/\n",
+    "/mine/\u202e",
+    "/" + "a" * 3000,
+]
 
-    response = pray(client, prayer_request, next=next_url)
+
+@pytest.mark.parametrize("next_url", HOSTILE_NEXTS)
+def test_it_ignores_an_unsafe_next_and_the_prayer_is_saved_once(client, request_in, leader, next_url):
+    prayer_request = request_in(S.INTERCEDING)
+    client.force_login(leader)
+
+    response = pray(client, prayer_request, minutes="5", next=next_url)
 
     assert response.status_code == 302
     assert response.url == detail_url(prayer_request)
+    assert PrayerLog.objects.filter(prayer_request=prayer_request, minutes=5).count() == 1
 
 
 def test_it_follows_a_safe_next(client, request_in, assigned_intercessor):
@@ -1070,6 +1091,20 @@ def test_an_intercessor_releasing_a_public_request_stays_on_it(client, request_i
 
     assert response.url == detail_url(prayer_request)
     assert not Assignment.objects.active().filter(intercessor=assigned_intercessor).exists()
+
+
+@pytest.mark.parametrize("next_url", HOSTILE_NEXTS)
+def test_it_ignores_an_unsafe_next_after_a_release(client, request_in, leader, assigned_intercessor, next_url):
+    prayer_request = request_in(S.INTERCEDING)
+    assignment = prayer_request.assignments.get(intercessor=assigned_intercessor, released_at__isnull=True)
+    client.force_login(leader)
+
+    response = client.post(reverse("assignment_release", args=[assignment.pk]), {"next": next_url})
+
+    assert response.status_code == 302
+    assert response.url == detail_url(prayer_request)
+    assignment.refresh_from_db()
+    assert assignment.released_at is not None
 
 
 def test_it_returns_to_a_safe_next_after_a_release(client, request_in, leader, assigned_intercessor):

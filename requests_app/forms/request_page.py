@@ -107,7 +107,8 @@ class PrayForm(forms.Form):
         max_length=64,
         error_messages={"max_length": _("This form is damaged; reload the page and try again.")},
     )
-    next = forms.CharField(required=False, max_length=2000)
+    # `next` (where to go afterwards) is not a field: a bad one must not stop
+    # the prayer; the view takes it only if it is a path of ours (web/next_url).
 
 
 class ReleaseForm(forms.Form):
@@ -118,7 +119,7 @@ class ReleaseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages=_NOTE_ERRORS,
     )
-    next = forms.CharField(required=False, max_length=2000)
+    # `next`: not a field, as on PrayForm.
 
 
 def _choices(candidates: Iterable[User], excluded_ids: Iterable[int]) -> list[tuple[str, str]]:

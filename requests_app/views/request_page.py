@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -40,6 +39,7 @@ from requests_app.models import (
     Visibility,
 )
 from requests_app.views.outcomes import carry_out
+from requests_app.web.next_url import safe_next
 
 PAGE_SIZE = 25
 # The assignment picker shows how often each intercessor prayed lately.
@@ -69,14 +69,6 @@ def _move_label(from_status: str, to_status: Status) -> str:
 
 def _detail_url(prayer_request_id: int) -> str:
     return reverse("request_detail", args=[prayer_request_id])
-
-
-def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return None
 
 
 def _first_error(form) -> str:
@@ -397,7 +389,7 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
 @sensitive_variables()
 def pray(request: HttpRequest, pk: int) -> HttpResponse:
     prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_log_prayer)
-    back = _safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk)
+    back = safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk)
     form = PrayForm(request.POST)
     if not form.is_valid():
         messages.error(request, _first_error(form))
@@ -449,7 +441,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     if not (roles.is_leader(user) or assignment.intercessor_id == user.pk):
         raise PermissionDenied("Only a leader or the intercessor themselves can release an assignment.")
     request_id = assignment.prayer_request_id
-    back = _safe_next(request, request.POST.get("next")) or _detail_url(request_id)
+    back = safe_next(request, request.POST.get("next")) or _detail_url(request_id)
     form = ReleaseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _first_error(form))
