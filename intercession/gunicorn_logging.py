@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 from gunicorn.glogging import Logger
 
-from requests_app.web.log_filters import REDACTED, RedactSecrets, redact
+from requests_app.web.log_filters import REDACTED, RedactSecrets, escape_controls, redact
 
 # Atoms that hold a query string alone (no "?" before it).
 _QUERY_ATOMS = {"q", "{query_string}e"}
@@ -71,8 +71,9 @@ def redact_atoms(atoms: dict[str, Any]) -> dict[str, Any]:
         elif key in _DECODED_PATH_ATOMS:
             redacted[key] = _decoded_path(value)
         else:
-            # Any other header or environ value the format names.
-            redacted[key] = redact(value)
+            # Any other header or environ value the format names (a Host or
+            # User-Agent may carry escape sequences or line breaks).
+            redacted[key] = escape_controls(redact(value))
     return redacted
 
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "requests_app.web.middleware.CrossOriginResourcePolicyMiddleware",
     # Static files, answered here before any later middleware or view runs
     # (so they carry the security headers but not no-store or a session).
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -94,6 +94,7 @@ def test_it_serves_every_stylesheet_and_script_of_a_page_hashed_typed_and_cached
         assert int(re.search(r"max-age=(\d+)", cache_control).group(1)) >= ONE_YEAR, (url, cache_control)
         assert "no-store" not in cache_control, (url, cache_control)
         assert response.headers["X-Content-Type-Options"] == "nosniff", url
+        assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin", url
         assert response.headers.get("Set-Cookie") is None, url
 
 

@@ -395,3 +395,20 @@ def test_it_knows_who_the_client_is(settings, proxies, remote_addr, forwarded_fo
     settings.TRUSTED_PROXY_COUNT = proxies
 
     assert ratelimit.client_address(request_from(remote_addr, forwarded_for)) == client
+
+
+def test_its_counters_are_keyed_with_the_site_s_secret_not_a_plain_hash_of_the_address(db, settings):
+    import hashlib
+
+    from django.core.cache import cache
+
+    from requests_app.web import ratelimit
+
+    ratelimit.hit("ask", "203.0.113.7", 5, 60)
+    keys = " ".join(cache._cache)  # the suite's local-memory cache
+    plain = hashlib.sha256(b"ask\x00203.0.113.7").hexdigest()[:32]
+    assert plain not in keys, "an unsalted hash of an address can be reversed by trying every address"
+    assert ratelimit.keyed_hash("ask\x00203.0.113.7", purpose="counter")[:32] in keys
+
+    settings.SECRET_KEY = "another-secret-" + "x" * 40
+    assert ratelimit.keyed_hash("ask\x00203.0.113.7", purpose="counter")[:32] not in keys

@@ -151,6 +151,7 @@ def assert_security_headers(response) -> None:
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     directives = {part.strip() for part in response["Cache-Control"].split(",")}
     assert {"no-store", "private"} <= directives

@@ -21,6 +21,7 @@ the headers and the variables of every frame.
 import copy
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -94,16 +95,30 @@ def redacted_request(request: HttpRequest) -> HttpRequest:
     return safe
 
 
+def escape_controls(text: str, *, keep: str = "") -> str:
+    """`text` with control and format characters (escape sequences, line
+    breaks, NUL, right-to-left overrides, zero-width ones) written as
+    `\\x1b`, `\\u202e`: what a client sends (a path, a `next`, a Host
+    header) can then neither forge a log line nor repaint a terminal.
+    Characters in `keep` (a traceback's line breaks) stay."""
+    return "".join(
+        character
+        if character in keep or unicodedata.category(character) not in ("Cc", "Cf", "Zl", "Zp")
+        else (f"\\x{ord(character):02x}" if ord(character) < 0x100 else f"\\u{ord(character):04x}")
+        for character in text
+    )
+
+
 def _redacted_argument(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return escape_controls(redact(value))
     if isinstance(value, HttpRequest):
-        return redact(repr(value))
+        return escape_controls(redact(repr(value)))
     if value is None or isinstance(value, int | float):
         # Left as they are: a %d in the message needs a number.
         return value
     text = str(value)
-    cleaned = redact(text)
+    cleaned = escape_controls(redact(text))
     return cleaned if cleaned != text else value
 
 
@@ -113,7 +128,8 @@ class RedactSecrets(logging.Filter):
     redacted record. Never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(str(record.msg))
+        # The message's own line breaks are the code's; anything else is escaped.
+        record.msg = escape_controls(redact(str(record.msg)), keep="\n")
         if isinstance(record.args, dict):
             record.args = {key: _redacted_argument(value) for key, value in record.args.items()}
         elif record.args:
@@ -121,7 +137,7 @@ class RedactSecrets(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = escape_controls(redact(record.exc_text), keep="\n\t")
         request = getattr(record, "request", None)
         # django.server's records carry the socket as `request`: only an
         # HttpRequest is ours to redact.
