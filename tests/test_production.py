@@ -373,6 +373,8 @@ def test_it_ships_the_units_a_server_needs():
         "intercession-outbox-once.service",
         "intercession-reminders.service",
         "intercession-reminders.timer",
+        "intercession-cleanup.service",
+        "intercession-cleanup.timer",
     }
 
 
@@ -405,6 +407,15 @@ def test_every_service_is_hardened(units_here, name):
     exposure = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert exposure, result.stdout[-2000:] + result.stderr
     assert float(exposure.group(1)) <= 2.0, result.stdout
+
+
+def test_expired_sessions_are_cleared_daily():
+    service = (DEPLOY / "intercession-cleanup.service").read_text()
+    timer = (DEPLOY / "intercession-cleanup.timer").read_text()
+
+    assert re.search(r"^ExecStart=\S+/python manage.py clearsessions$", service, re.MULTILINE)
+    assert re.search(r"^OnCalendar=\*-\*-\* \d\d:\d\d:00$", timer, re.MULTILINE)
+    assert re.search(r"^Persistent=true$", timer, re.MULTILINE)
 
 
 def test_the_reminders_run_daily_and_catch_up_after_a_shutdown():

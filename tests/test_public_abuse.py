@@ -92,7 +92,7 @@ def test_it_refuses_a_filled_honeypot_and_says_why(client, db, django_capture_on
     assert "phone the church office" in content
     assert nothing_stored()
     assert mail.outbox == []
-    assert "followup_token" not in client.session
+    assert "followup_token" not in client.cookies
 
 
 def test_it_gives_back_what_was_typed_but_an_empty_honeypot(client, db):

@@ -11,7 +11,7 @@ import secrets
 import pytest
 from conftest import submit
 from django.contrib.messages import get_messages
-from django.core import mail
+from django.core import mail, signing
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 from django.utils.html import escape
@@ -209,7 +209,7 @@ def test_it_stores_the_request_and_only_the_hash_of_its_token(client, db):
     assert prayer_request.status == S.NEW
     assert (prayer_request.requester_name, prayer_request.requester_email) == (NAME, EMAIL)
     assert prayer_request.wants_updates is True
-    token = client.session["followup_token"]
+    token = client.get(ASK_SENT).context["link"].rstrip("/").rsplit("/", 1)[-1]
     columns = PrayerRequest.objects.filter(pk=prayer_request.pk).values().get()
     assert not any(token in str(value) for value in columns.values())
     assert len(prayer_request.followup_token_hash) == 64
@@ -244,13 +244,13 @@ def test_it_ignores_fields_the_form_does_not_have(client, db):
 
 def test_it_shows_the_link_once(client, db):
     client.post(ASK, ask_data())
-    token = client.session["followup_token"]
 
     first = client.get(ASK_SENT)
 
     assert first.status_code == 200
-    link = f"http://testserver{reverse('followup', args=[token])}"
-    assert first.context["link"] == link
+    link = first.context["link"]
+    assert re.fullmatch(r"http://testserver/followup/[A-Za-z0-9_-]{43}/", link)
+    assert client.get(link).status_code == 200
     content = first.content.decode()
     assert f'value="{link}"' in content
     assert "readonly" in content
@@ -260,12 +260,12 @@ def test_it_shows_the_link_once(client, db):
     assert "we cannot show it again" in content
     assert "We are also sending a copy to the e-mail address you gave." in content
     assert "no-store" in first["Cache-Control"]
-    assert "followup_token" not in client.session
+    assert first.cookies["followup_token"]["max-age"] == 0  # the cookie is spent
 
     again = client.get(ASK_SENT)
 
     assert again.status_code == 200
-    assert token not in again.content.decode()
+    assert link not in again.content.decode()
     assert "Your link was shown once" in again.content.decode()
     assert f'href="{ASK}"' in again.content.decode()
 
@@ -785,3 +785,33 @@ def test_it_lets_a_logged_in_team_member_ask_too(client, leader):
 
     assert response.status_code == 302
     assert PrayerRequest.objects.count() == 1
+
+
+def test_it_keeps_the_raw_token_out_of_the_database_until_the_link_is_shown(client, db):
+    from django.contrib.sessions.models import Session
+
+    client.post(ASK, ask_data())
+    stored = " ".join(
+        [f"{session.session_data} {session.get_decoded()}" for session in Session.objects.all()]
+        + [str(value) for value in PrayerRequest.objects.values().get().values()]
+    )
+    cookie = client.cookies["followup_token"]
+
+    token = client.get(ASK_SENT).context["link"].rstrip("/").rsplit("/", 1)[-1]
+
+    assert len(token) == 43
+    assert token not in stored
+    assert cookie["path"] == ASK_SENT
+    assert cookie["httponly"]
+    assert cookie["max-age"] == 600
+
+
+def test_the_link_is_not_shown_once_its_few_minutes_are_over(client, db):
+    from unittest import mock
+
+    client.post(ASK, ask_data())
+
+    with mock.patch("django.core.signing.time.time", return_value=signing.time.time() + 11 * 60):
+        late = client.get(ASK_SENT)
+
+    assert late.context["link"] == ""
