@@ -10,10 +10,14 @@ prayer logs are not in the admin at all: the app never edits or deletes them.
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from requests_app import roles
 from requests_app.forms.login import AdminLoginForm
 from requests_app.models import Category, IntercessorProfile, PrayerRequest
 
@@ -63,10 +67,36 @@ class IntercessorProfileAdmin(admin.ModelAdmin):
 admin.site.login_form = AdminLoginForm
 
 admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+class AccountForm(UserChangeForm):
+    """The admin's account form, with `Leaders` out of its reach: who leads
+    is changed only by a leader on the team page (or `create_leader` on the
+    server), which tells every leader and enters the audit log. So the
+    groups offered here leave `Leaders` out, and an account keeps the
+    membership it had, whatever is posted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "groups" in self.fields:
+            self.fields["groups"].queryset = Group.objects.exclude(name=roles.LEADERS)
+            self.fields["groups"].help_text = _("Leaders are chosen on the team page by a leader, never here.")
+
+    def clean_groups(self):
+        groups = self.cleaned_data["groups"]
+        if self.instance.pk and self.instance.groups.filter(name=roles.LEADERS).exists():
+            return groups | Group.objects.filter(name=roles.LEADERS)
+        return groups
+
+
+def _on_the_team(user: User) -> bool:
+    return user.groups.filter(name__in=(roles.LEADERS, roles.INTERCESSORS)).exists()
 
 
 @admin.register(User)
 class IntercessionUserAdmin(UserAdmin):
+    form = AccountForm
     inlines = [IntercessorProfileInline]
     # No deleting: an account carries the story it wrote (its notes, prayers
     # and assignments), and the delete page would list those objects even for
@@ -75,6 +105,44 @@ class IntercessionUserAdmin(UserAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # A member of the team leaves it through the team page, where every
+        # assignment is released with them and the last leader cannot go.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and _on_the_team(obj):
+            readonly.append("is_active")
+        return readonly
+
+    def lookup_allowed(self, lookup, value, request) -> bool:
+        # Only the sidebar's filters: no lookups into assignments or
+        # anything else that would tell who carries which request.
+        return lookup.split("__")[0] in self.list_filter
+
+    def user_change_password(self, request, id, form_url=""):
+        # A leader's password is theirs: reset by e-mail ("Forgotten your
+        # password?"), never set by a site administrator, who would then
+        # read every confidential request as that leader.
+        user = self.get_object(request, unquote(id))
+        if user is not None and user.groups.filter(name=roles.LEADERS).exists():
+            raise PermissionDenied(_("A leader's password can only be reset by e-mail."))
+        return super().user_change_password(request, id, form_url)
+
+
+@admin.register(Group)
+class TeamGroupAdmin(GroupAdmin):
+    """The two groups roles are made of keep their names: renaming or
+    deleting one would change who leads outside the team page."""
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.name in (roles.LEADERS, roles.INTERCESSORS):
+            return ["name", "permissions"]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.name in (roles.LEADERS, roles.INTERCESSORS):
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 def _redacted_unless_public(field: str, description):

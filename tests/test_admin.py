@@ -388,3 +388,116 @@ def test_it_saves_preferred_categories_through_the_user_inline(client, superuser
     assert profile.max_active_assignments == 2
     assert profile.is_available is False
     assert roles.is_intercessor(user)
+
+
+# --- Who leads is not the admin's to change ---------------------------------
+
+
+def account_form(user, **changes) -> dict:
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on" if user.is_active else "",
+        "is_superuser": "on" if user.is_superuser else "",
+        "is_staff": "on" if user.is_staff else "",
+        "groups": [group.pk for group in user.groups.all()],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "intercessor_profile-TOTAL_FORMS": "0",
+        "intercessor_profile-INITIAL_FORMS": "0",
+        "intercessor_profile-MIN_NUM_FORMS": "0",
+        "intercessor_profile-MAX_NUM_FORMS": "1",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_superuser_cannot_make_itself_a_leader(client, superuser):
+    from django.contrib.auth.models import Group
+
+    client.force_login(superuser)
+    leaders = Group.objects.get(name=roles.LEADERS)
+
+    response = client.post(
+        reverse("admin:auth_user_change", args=[superuser.pk]), account_form(superuser, groups=[leaders.pk])
+    )
+
+    assert response.status_code == 200
+    assert "groups" in response.context["adminform"].form.errors
+    assert not superuser.groups.filter(name=roles.LEADERS).exists()
+    assert client.get(reverse("request_list")).status_code == 403
+
+
+def test_a_superuser_cannot_take_the_leader_role_away(client, superuser, leader):
+    client.force_login(superuser)
+
+    response = client.post(reverse("admin:auth_user_change", args=[leader.pk]), account_form(leader, groups=[]))
+
+    assert response.status_code == 302
+    assert leader.groups.filter(name=roles.LEADERS).exists()
+
+
+def test_the_admin_offers_no_leaders_group(client, superuser, assigned_intercessor):
+    client.force_login(superuser)
+
+    form = client.get(reverse("admin:auth_user_change", args=[assigned_intercessor.pk])).context["adminform"].form
+
+    assert roles.LEADERS not in {group.name for group in form.fields["groups"].queryset}
+
+
+def test_a_superuser_cannot_set_a_leader_s_password(client, superuser, leader, assigned_intercessor):
+    client.force_login(superuser)
+    before = leader.password
+
+    page = client.get(reverse("admin:auth_user_password_change", args=[leader.pk]))
+    posted = client.post(
+        reverse("admin:auth_user_password_change", args=[leader.pk]),
+        {"password1": "a-new-password-77", "password2": "a-new-password-77", "usable_password": "true"},
+    )
+
+    assert (page.status_code, posted.status_code) == (403, 403)
+    leader.refresh_from_db()
+    assert leader.password == before
+    # Anyone else's can still be set there (a volunteer without e-mail, say).
+    assert client.get(reverse("admin:auth_user_password_change", args=[assigned_intercessor.pk])).status_code == 200
+
+
+def test_a_superuser_cannot_deactivate_a_member_of_the_team_in_the_admin(client, superuser, leader):
+    client.force_login(superuser)
+
+    client.post(reverse("admin:auth_user_change", args=[leader.pk]), account_form(leader, is_active=""))
+
+    leader.refresh_from_db()
+    assert leader.is_active
+
+
+@pytest.mark.parametrize("lookup", ["assignments__id", "assignments_released__isnull", "prayer_logs__note"])
+def test_the_user_list_refuses_lookups_into_what_people_carry(client, superuser, lookup):
+    client.force_login(superuser)
+
+    response = client.get(reverse("admin:auth_user_changelist"), {lookup: "1"})
+
+    assert response.status_code == 400
+
+
+def test_the_user_list_still_filters_by_its_sidebar(client, superuser):
+    client.force_login(superuser)
+
+    assert client.get(reverse("admin:auth_user_changelist"), {"is_active__exact": "1"}).status_code == 200
+
+
+def test_the_team_groups_cannot_be_renamed_or_deleted(client, superuser):
+    from django.contrib.auth.models import Group
+
+    client.force_login(superuser)
+    leaders = Group.objects.get(name=roles.LEADERS)
+
+    client.post(reverse("admin:auth_group_change", args=[leaders.pk]), {"name": "Anyone"})
+    deleted = client.post(reverse("admin:auth_group_delete", args=[leaders.pk]), {"post": "yes"})
+
+    assert Group.objects.filter(pk=leaders.pk, name=roles.LEADERS).exists()
+    assert deleted.status_code == 403
