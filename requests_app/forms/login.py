@@ -11,7 +11,10 @@ than any account can have is refused like a wrong password would be
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.template import loader
+
+from requests_app.mail import password_reset
 
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length
 
@@ -34,3 +37,16 @@ class LoginForm(_UsernameLengthChecked, AuthenticationForm):
 
 class AdminLoginForm(_UsernameLengthChecked, AdminAuthenticationForm):
     pass
+
+
+class ResetForm(PasswordResetForm):
+    """Django's reset form, writing its e-mail to the outbox instead of
+    sending it in the request (`requests_app.mail.password_reset`)."""
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body_text = loader.render_to_string(email_template_name, context)
+        body_html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else ""
+        password_reset.queue(to_email, subject, body_text, body_html)

@@ -64,6 +64,9 @@ def _send(message: OutboxMessage, mail_connection) -> None:
 
 # The e-mails that carry requesters' private follow-up links.
 FOLLOWUP_LINK_KINDS = ("followup_link", "followup_links")
+# The e-mails whose bodies hold a secret link: those, and an invitation to
+# the team and a password reset (each link chooses the password of an account).
+SECRET_LINK_KINDS = (*FOLLOWUP_LINK_KINDS, "invitation", "password_reset")
 
 
 def _log_followup_failure(message: OutboxMessage) -> None:
@@ -92,9 +95,9 @@ def _record_failures(failures: list[OutboxMessage], now) -> None:
 
 
 def _kept_once_sent(field: str) -> Case:
-    # The follow-up e-mails' bodies hold requesters' private links: not
-    # kept once delivered.
-    return Case(When(kind__in=FOLLOWUP_LINK_KINDS, then=Value("")), default=F(field), output_field=TextField())
+    # The bodies of the follow-up e-mails and the invitations hold secret
+    # links: not kept once delivered.
+    return Case(When(kind__in=SECRET_LINK_KINDS, then=Value("")), default=F(field), output_field=TextField())
 
 
 def _record_sent(sent: list[OutboxMessage], now) -> None:

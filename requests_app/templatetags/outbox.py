@@ -20,6 +20,8 @@ KIND_LABELS = {
     "requester_update": _("requester's update, to a leader"),
     "stage_changed": _("news, to a requester"),
     "note_for_requester": _("team note, to a requester"),
+    "invitation": _("invitation to the team"),
+    "password_reset": _("password reset"),
 }
 
 
