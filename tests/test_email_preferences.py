@@ -181,10 +181,11 @@ def test_the_requester_and_the_follow_up_link_are_not_affected(team, client, dja
     assert [(message.to[0], message.subject) for message in mail.outbox] == [(REQUESTER, "Your prayer request")]
 
 
-def test_a_password_reset_is_sent_whatever_the_choices(team, client):
+def test_a_password_reset_is_sent_whatever_the_choices(team, client, django_capture_on_commit_callbacks):
     _prefer(team["lydia"], new_requests=False, requester_updates=False, releases=False, leader_summary=False)
     mail.outbox.clear()
-    client.post(reverse("password_reset"), {"email": "lydia@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": "lydia@example.org"})
     assert [message.to for message in mail.outbox] == [["lydia@example.org"]]
 
 

@@ -589,14 +589,25 @@ def test_a_database_error_saving_the_session_says_what_was_sent_may_have_been_sa
     """The view committed, then saving the session failed (Django's
     SessionInterrupted, a 400 of its own): the page must not claim nothing
     was saved."""
+    from requests_app.web.middleware import LAST_SEEN_AT, LOGGED_IN_AT
+
+    leader = make_user("lydia", roles.LEADERS, roles.INTERCESSORS)
+    prayer_request, _token = services.submit_request(for_whom="J.", title="Strength", category="health")
+    services.assign(prayer_request, [leader], by=leader)
     client = Client(raise_request_exception=False)
-    assert client.post(reverse("ask"), ask_data("first")).status_code == 302
+    client.force_login(leader)
+    # Last seen two minutes ago: this request's end stamps the session anew.
+    session = client.session
+    session[LOGGED_IN_AT] = session[LAST_SEEN_AT] = int(time.time()) - 120
+    session.save()
     monkeypatch.setattr(Session, "save", _raise_operational)
-    response = client.post(reverse("ask"), ask_data("second"))
+
+    response = client.post(reverse("request_pray", args=[prayer_request.pk]), {"minutes": "5"})
+
     assert response.status_code == 503
     assert "may have been saved" in page_text_of(response)
     assert NOTHING_SAVED not in page_text_of(response)
-    assert PrayerRequest.objects.filter(title="second").exists()
+    assert PrayerLog.objects.filter(prayer_request=prayer_request, minutes=5).exists()
 
 
 def test_any_other_error_is_still_the_500_page(db, monkeypatch):

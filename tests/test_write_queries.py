@@ -222,10 +222,10 @@ def test_simultaneous_prayers_leave_the_latest(on_postgres):
 
 # The form's category check (in a savepoint, here inside the test's
 # transaction); the request, its story, the leaders with their e-mail
-# choices, the leaders' e-mails and the requester's link in two inserts; the
-# new session (looked up, written); then one delivery for all the e-mails
-# (lock the batch, mark it sent).
-ASK_QUERIES = 18
+# choices, the leaders' e-mails and the requester's link in two inserts;
+# then one delivery for all the e-mails (lock the batch, mark it sent). No
+# session: the link to show once travels in a cookie.
+ASK_QUERIES = 14
 
 
 @pytest.mark.parametrize("leaders", [1, 6])
