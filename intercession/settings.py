@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "requests_app.web.context_processors.user_roles",
+                "requests_app.web.context_processors.church_settings",
             ],
         },
     },

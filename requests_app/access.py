@@ -1,5 +1,6 @@
 """
-Fetch-and-authorize: the only way views get hold of a request.
+Fetch-and-authorize: the only way views get hold of a request, or of a
+member of the team to manage.
 
 A request the user may not see is a 404, exactly like one that does not
 exist, so nobody learns that a hidden request is there. A request they may
@@ -8,9 +9,12 @@ see but not change is a 403 for the change.
 
 from collections.abc import Callable
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
+from requests_app import roles, rules
 from requests_app.models import Assignment, PrayerRequest, PrayerRequestQuerySet, hash_token
 from requests_app.rules import Actor
 
@@ -57,3 +61,18 @@ def get_request_for_token(raw_token: str) -> PrayerRequest:
         return PrayerRequest.objects.get(followup_token_hash=hash_token(raw_token))
     except PrayerRequest.DoesNotExist:
         raise Http404("No such request.") from None
+
+
+def get_member_for_manager(user: Actor, pk: int) -> User:
+    """A member of the team (in the Leaders or Intercessors group, active or
+    deactivated), for a leader to manage: 403 to anyone who may not manage
+    the team (`rules.can_manage_team`), before any lookup, so that nobody
+    else learns which ids are accounts; 404 for an id that is no member
+    (an account outside the team, a superuser, an invitation not accepted)."""
+    if not rules.can_manage_team(user):
+        raise PermissionDenied("Only a leader can manage the team.")
+    members = User.objects.filter(Q(groups__name=roles.LEADERS) | Q(groups__name=roles.INTERCESSORS))
+    try:
+        return members.distinct().get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such member of the team.") from None

@@ -15,7 +15,7 @@ import logging
 from django.conf import settings
 from django.core.cache import cache
 
-from requests_app.models import ChurchSettings
+from requests_app.models import Category, ChurchSettings
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +58,18 @@ def forget() -> None:
         cache.delete(CACHE_KEY)
     except Exception as exc:
         logger.warning("church settings: the cache does not answer (%s)", type(exc).__name__)
+
+
+def ordered_categories(order: list[str]) -> list[tuple[str, str]]:
+    """The categories as (value, label) in `order`. A category it lacks (one
+    the app gained later) comes last; one the app no longer has is left out."""
+    labels = dict(Category.choices)
+    ordered = [value for value in dict.fromkeys(order or []) if value in labels]
+    ordered += [value for value in labels if value not in ordered]
+    return [(value, labels[value]) for value in ordered]
+
+
+def categories() -> list[tuple[str, str]]:
+    """The categories in the church's order: where the ask form and the
+    filters list them."""
+    return ordered_categories(current().category_order)

@@ -4,7 +4,7 @@ coverage page and dashboard)."""
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import BooleanField, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -12,6 +12,8 @@ from requests_app import roles
 from requests_app.models import (
     GAP_SINCE,
     Assignment,
+    AuditAction,
+    AuditLogEntry,
     IntercessorProfile,
     PrayerLog,
     PrayerRequestQuerySet,
@@ -26,6 +28,51 @@ def intercessors_with_load(*, prayers_since: datetime | None = None) -> QuerySet
     requests they carry now), `capacity`, `available`, `preferred_categories`
     (profile defaults when they have no profile yet), `last_prayed_at`, and,
     if `prayers_since` is given, `prayers_since_count`. One query."""
+    queryset = User.objects.filter(is_active=True, groups__name=roles.INTERCESSORS)
+    return _with_load(queryset, prayers_since=prayers_since).order_by("first_name", "last_name", "username", "pk")
+
+
+def _membership(group_name: str) -> Exists:
+    return Exists(User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name=group_name))
+
+
+def _on_the_team() -> QuerySet[User]:
+    """Everyone in the Leaders or the Intercessors group, annotated with
+    `is_leader` and `is_intercessor`; no row twice."""
+    return (
+        User.objects.annotate(is_leader=_membership(roles.LEADERS), is_intercessor=_membership(roles.INTERCESSORS))
+        .filter(Q(is_leader=True) | Q(is_intercessor=True))
+        .order_by("first_name", "last_name", "username", "pk")
+    )
+
+
+def team_members(*, prayers_since: datetime | None = None) -> QuerySet[User]:
+    """The active team, leaders and intercessors alike, with their roles
+    (`is_leader`, `is_intercessor`) and the figures of
+    `intercessors_with_load` (which mean something for intercessors only).
+    One query."""
+    return _with_load(_on_the_team().filter(is_active=True), prayers_since=prayers_since)
+
+
+def active_leader_count() -> int:
+    """How many active leaders the team has (never fewer than one, which
+    `requests_app.team.members` keeps so)."""
+    return User.objects.filter(is_active=True, groups__name=roles.LEADERS).count()
+
+
+def deactivated_members() -> QuerySet[User]:
+    """Members who were deactivated (they keep their groups, which grant
+    nothing while the account is inactive), with their roles and
+    `deactivated_at`, from the audit log. One query."""
+    deactivated_at = (
+        AuditLogEntry.objects.filter(subject=OuterRef("pk"), action=AuditAction.DEACTIVATED)
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+    return _on_the_team().filter(is_active=False).annotate(deactivated_at=Subquery(deactivated_at))
+
+
+def _with_load(queryset: QuerySet[User], *, prayers_since: datetime | None) -> QuerySet[User]:
     # Counted on prayer_request_id, so that both sides of the join are
     # index-only: the user's active assignments (`assignment_active_by_user`)
     # and whether each request is open (`prayer_open`). Never on the
@@ -39,7 +86,7 @@ def intercessors_with_load(*, prayers_since: datetime | None = None) -> QuerySet
         .values("count")
     )
     last_prayer = PrayerLog.objects.filter(intercessor=OuterRef("pk")).order_by("-prayed_at").values("prayed_at")[:1]
-    queryset = User.objects.filter(is_active=True, groups__name=roles.INTERCESSORS).annotate(
+    queryset = queryset.annotate(
         load=Coalesce(Subquery(load, output_field=IntegerField()), Value(0)),
         capacity=Coalesce(F("intercessor_profile__max_active_assignments"), Value(_DEFAULT_CAPACITY)),
         available=Coalesce(F("intercessor_profile__is_available"), Value(True), output_field=BooleanField()),
@@ -57,7 +104,7 @@ def intercessors_with_load(*, prayers_since: datetime | None = None) -> QuerySet
         queryset = queryset.annotate(
             prayers_since_count=Coalesce(Subquery(prayers, output_field=IntegerField()), Value(0))
         )
-    return queryset.order_by("first_name", "last_name", "username", "pk")
+    return queryset
 
 
 def coverage_gaps(requests: PrayerRequestQuerySet, *, days: int, now: datetime | None = None) -> PrayerRequestQuerySet:

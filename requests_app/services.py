@@ -11,7 +11,8 @@ nothing.
 Entry points: `submit_request`; `assign` (which makes the move
 new → interceding on the first assignment); `release`; `move` for every other
 status move of the table; `post_update`; `log_prayer`; `set_confidential`;
-`reissue_followup_links` ("Lost your link?").
+`reissue_followup_links` ("Lost your link?"); `release_all`, for the team
+services (`requests_app.team.members`) when someone leaves the team.
 """
 
 from collections.abc import Iterable
@@ -194,19 +195,6 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
     chosen = sorted({user.pk: user for user in intercessors}.values(), key=lambda user: user.pk)
     if not chosen:
         raise AssignmentRefused(_("Choose at least one intercessor."), code="nobody_chosen")
-    # Each check below is one query for all the chosen, not one per person.
-    on_team = set(
-        get_user_model()
-        .objects.filter(pk__in=[user.pk for user in chosen], is_active=True, groups__name=roles.INTERCESSORS)
-        .values_list("pk", flat=True)
-    )
-    for user in chosen:
-        if user.pk not in on_team:
-            raise AssignmentRefused(
-                _("%(name)s is not on the intercession team.") % {"name": _display_name(user)},
-                code="not_intercessor",
-            )
-
     with transaction.atomic():
         # A profile with the defaults for whoever has none yet. By user_id:
         # `user=` would leave the unsaved instance cached on the caller's
@@ -226,6 +214,20 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
             profile.user_id: profile
             for profile in IntercessorProfile.objects.select_for_update().filter(user__in=chosen).order_by("user_id")
         }
+        # Each check below is one query for all the chosen, not one per
+        # person. This one under the profiles' locks: a deactivation (which
+        # locks the profile first) that commits meanwhile is seen here.
+        on_team = set(
+            get_user_model()
+            .objects.filter(pk__in=[user.pk for user in chosen], is_active=True, groups__name=roles.INTERCESSORS)
+            .values_list("pk", flat=True)
+        )
+        for user in chosen:
+            if user.pk not in on_team:
+                raise AssignmentRefused(
+                    _("%(name)s is not on the intercession team.") % {"name": _display_name(user)},
+                    code="not_intercessor",
+                )
         already_assigned = set(
             Assignment.objects.active()
             .filter(prayer_request=locked, intercessor__in=chosen)
@@ -300,22 +302,64 @@ def release(assignment: Assignment, *, by: Actor, note: str = "") -> Assignment:
             raise NotAllowed(_("Only a leader or the intercessor themselves can release an assignment."))
         if locked.released_at is not None:
             raise AssignmentRefused(_("This assignment was already released."), code="already_released")
-        locked.released_at = timezone.now()
-        locked.released_by = by
-        locked.save(update_fields=["released_at", "released_by"])
-        StatusUpdate.objects.create(
-            prayer_request=locked_request,
-            author=by,
-            kind=UpdateKind.RELEASED,
-            intercessor=locked.intercessor,
-            from_status=locked_request.status,
-            to_status=locked_request.status,
-            note=note,
-            visibility=Visibility.TEAM,
-        )
-        notifications.released(locked_request, locked.intercessor, by=by)
+        _end_assignment(locked_request, locked, by=by, note=note, kind=UpdateKind.RELEASED)
     assignment.released_at, assignment.released_by = locked.released_at, locked.released_by
     return assignment
+
+
+def _end_assignment(
+    locked_request: PrayerRequest, locked: Assignment, *, by: AbstractBaseUser, note: str, kind: UpdateKind
+) -> None:
+    """Release an active assignment whose request and row are locked: its
+    story entry, and the intercessor's e-mail (which an account deactivated
+    by now does not get: `compose.choose` skips it)."""
+    locked.released_at = timezone.now()
+    locked.released_by = by
+    locked.save(update_fields=["released_at", "released_by"])
+    StatusUpdate.objects.create(
+        prayer_request=locked_request,
+        author=by,
+        kind=kind,
+        intercessor=locked.intercessor,
+        from_status=locked_request.status,
+        to_status=locked_request.status,
+        note=note,
+        visibility=Visibility.TEAM,
+    )
+    notifications.released(locked_request, locked.intercessor, by=by)
+
+
+def release_all(intercessor: AbstractBaseUser, *, by: AbstractBaseUser, kind: UpdateKind = UpdateKind.RELEASED) -> int:
+    """End every active assignment of `intercessor` at once, all or none,
+    each with its story entry of `kind` (`left_team` when they are
+    deactivated); returns how many. For `requests_app.team`, whose services
+    check who may do this and call it inside their own transaction. The
+    requests are locked in id order, then the assignments, as `release`
+    locks them, so this never deadlocks with a release or an assignment."""
+    with transaction.atomic():
+        request_ids = list(
+            Assignment.objects.active()
+            .filter(intercessor=intercessor)
+            .order_by("prayer_request_id")
+            .values_list("prayer_request_id", flat=True)
+        )
+        if not request_ids:
+            return 0
+        requests = {
+            locked.pk: locked
+            for locked in PrayerRequest.objects.select_for_update().filter(pk__in=request_ids).order_by("pk")
+        }
+        assignments = list(
+            Assignment.objects.select_for_update()
+            .active()
+            .filter(intercessor=intercessor, prayer_request_id__in=request_ids)
+            .order_by("prayer_request_id", "pk")
+        )
+        for locked in assignments:
+            # The caller's copy: deactivated by now, it gets no e-mail.
+            locked.intercessor = intercessor
+            _end_assignment(requests[locked.prayer_request_id], locked, by=by, note="", kind=kind)
+    return len(assignments)
 
 
 def reassign(assignment: Assignment, to_intercessor: AbstractBaseUser, *, by: Actor, note: str = "") -> Assignment:

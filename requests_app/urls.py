@@ -3,7 +3,20 @@ has a row for each of these names and fails when one is missing."""
 
 from django.urls import path
 
-from requests_app.views import account, dashboard, exports, health, lists, public, request_page, sheet, team
+from requests_app.views import (
+    account,
+    audit,
+    church,
+    dashboard,
+    exports,
+    health,
+    lists,
+    members,
+    public,
+    request_page,
+    sheet,
+    team,
+)
 
 urlpatterns = [
     # For uptime monitors and load balancers: no login, no data.
@@ -30,6 +43,14 @@ urlpatterns = [
     path("mine/", lists.my_assignments, name="my_assignments"),
     path("board/", lists.board, name="board"),
     path("team/", team.team, name="team"),
+    path("team/invite/", team.invite, name="team_invite"),
+    path("team/invitations/<int:pk>/resend/", team.invitation_resend, name="invitation_resend"),
+    path("team/invitations/<int:pk>/revoke/", team.invitation_revoke, name="invitation_revoke"),
+    # A leader's changes to one member of the team (views/members.py).
+    path("team/members/<int:pk>/roles/", members.member_roles, name="team_member_roles"),
+    path("team/members/<int:pk>/limits/", members.member_limits, name="team_member_limits"),
+    path("team/members/<int:pk>/deactivate/", members.member_deactivate, name="team_member_deactivate"),
+    path("team/members/<int:pk>/reactivate/", members.member_reactivate, name="team_member_reactivate"),
     path("coverage/", lists.coverage, name="coverage"),
     path("sheet/", sheet.prayer_sheet, name="prayer_sheet"),
     path("history/", lists.history, name="history"),
@@ -44,4 +65,9 @@ urlpatterns = [
     path("assignments/<int:pk>/reassign/", request_page.reassign, name="assignment_reassign"),
     # The intercessor's own settings.
     path("settings/", account.my_settings, name="my_settings"),
+    # The church's own settings, and the audit log of the team and the settings (leaders).
+    path("church/", church.church_settings, name="church_settings"),
+    path("audit/", audit.audit_log, name="audit_log"),
+    # The accent colour as a stylesheet, for everyone (its content's hash in the name).
+    path("church.<str:version>.css", church.stylesheet, name="church_stylesheet"),
 ]

@@ -12,11 +12,13 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 from django.test import override_settings
 from fault_helpers import AppServer, app_env, manage
 
-from requests_app import roles, services
+from requests_app import church, roles, services
 from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status
 from requests_app.rules import Requester
 
@@ -26,10 +28,23 @@ PLAIN_STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Rate limits and login lockouts count in the cache: each test starts clean.
+    # Rate limits and login lockouts count in the cache: each test starts clean,
+    # but for the church's settings (requests_app.church), which a running
+    # site has in its cache: a page costs what it costs there. A new church
+    # has saved none, so they are the defaults (tests/test_church_settings.py
+    # covers the cache coming and going).
     cache.clear()
+    cache.set(church.CACHE_KEY, church.defaults(), church.CACHE_SECONDS)
     yield
     cache.clear()
+
+
+@receiver(setting_changed)
+def _church_follows_the_settings(setting, **kwargs):
+    # The church's defaults come from INTERCESSION_* settings, which tests
+    # change (the `settings` fixture): the cached settings go with them.
+    if setting.startswith("INTERCESSION_"):
+        church.forget()
 
 
 @pytest.fixture(autouse=True, scope="session")

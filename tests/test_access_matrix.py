@@ -7,24 +7,31 @@ code; and where a POST is refused, the database is unchanged.
 here. The admin's own URLs are Django's and are covered in test_admin.py.
 """
 
+import re
+
 import pytest
 from conftest import PASSWORD, bring_to, make_user
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from requests_app import roles, services
+from requests_app import church, colours, roles, services
 from requests_app.models import (
     AccountLink,
     Assignment,
+    AuditLogEntry,
     Category,
+    ChurchSettings,
     IntercessorProfile,
+    Invitation,
     NotificationPreferences,
+    OutboxMessage,
     PrayerLog,
     PrayerRequest,
     StatusUpdate,
+    TeamRole,
 )
-from requests_app.team import accounts
+from requests_app.team import accounts, invitations
 
 PERSONAS = ["anonymous", "requester", "wrong_token", "other", "assigned", "released", "leader", "superuser"]
 KINDS = ["confidential", "public"]
@@ -66,6 +73,13 @@ def leaders_only(get=OK):
     """A leader's page: 403 for the rest of the team; no page takes POST."""
     others = {persona: FORBIDDEN for persona in [*INTERCESSORS, "superuser"]}
     return _logged_out_gets_login(by_persona({**others, "leader": get}, NOT_ALLOWED))
+
+
+def a_leaders_action():
+    """A POST-only action of a leader's page (the team's invitations): 403
+    for the rest of the team and the superuser, 405 for a GET."""
+    others = {persona: FORBIDDEN for persona in [*INTERCESSORS, "superuser"]}
+    return _logged_out_gets_login(by_persona(NOT_ALLOWED, {**others, "leader": FOUND}))
 
 
 def team(get=OK):
@@ -112,15 +126,17 @@ def login_page(persona, kind, method):
     return OK if persona in ANONYMOUS_CLIENTS else FOUND
 
 
-# A link to choose a first password (create_leader), in each state it can be in.
-LINK_KINDS = ["valid_link", "used_link", "expired_link", "unknown_link"]
+# A link to choose a first password (create_leader), in each state it can be
+# in, and the link of a pending invitation to the team.
+LINK_KINDS = ["valid_link", "used_link", "expired_link", "unknown_link", "invitation_link"]
+USABLE_LINKS = {"valid_link", "invitation_link"}
 
 
 def with_a_password_link(persona, kind, method):
     """Whoever holds a usable link, logged in or not, may choose the
     password (the wrong_token persona holds none); a used, expired or
     unknown link is the same 404 for everyone."""
-    if persona == "wrong_token" or kind != "valid_link":
+    if persona == "wrong_token" or kind not in USABLE_LINKS:
         return NOT_FOUND
     return OK if method == "get" else FOUND
 
@@ -157,9 +173,29 @@ ROWS = {
     "export_requests": (NO_KIND, leaders_only()),
     "export_prayer_log": (NO_KIND, leaders_only()),
     "team": (NO_KIND, leaders_only()),
+    "team_invite": (NO_KIND, a_leaders_action()),
+    "invitation_resend": (NO_KIND, a_leaders_action()),
+    "invitation_revoke": (NO_KIND, a_leaders_action()),
+    # A leader's changes to one member of the team.
+    "team_member_roles": (NO_KIND, a_leaders_action()),
+    "team_member_limits": (NO_KIND, a_leaders_action()),
+    "team_member_deactivate": (NO_KIND, a_leaders_action()),
+    "team_member_reactivate": (NO_KIND, a_leaders_action()),
     "coverage": (NO_KIND, leaders_only()),
     "dashboard": (NO_KIND, leaders_only()),
     "prayer_sheet": (NO_KIND, leaders_only()),
+    # The church's own settings and the audit log (leaders); its colours (everyone).
+    "church_settings": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": OK, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)},
+                {"leader": FOUND, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)},
+            )
+        ),
+    ),
+    "audit_log": (NO_KIND, leaders_only()),
+    "church_stylesheet": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "my_assignments": (NO_KIND, team()),
     "board": (NO_KIND, team()),
     "history": (NO_KIND, team()),
@@ -290,13 +326,32 @@ class World:
             return reverse(name, args=["MQ", "set-password"])
         if name == "password_link":
             return reverse(name, args=[self.password_link(persona, kind)])
+        if name == "church_stylesheet":
+            return reverse(name, args=[colours.stylesheet(church.current().accent_colour).version])
+        if name.startswith("invitation_"):
+            return reverse(name, args=[self.invitation().pk])
+        if name == "team_member_reactivate":
+            gone = make_user("demas", roles.INTERCESSORS, is_active=False)
+            return reverse(name, args=[gone.pk])
+        if name.startswith("team_member_"):
+            return reverse(name, args=[self.users["spare"].pk])
         return reverse(name)
+
+    def invitation(self) -> Invitation:
+        """A pending invitation to the team (its e-mail waits in the outbox)."""
+        return invitations.invite(
+            email="invited@example.org", name="Invited Person", role=TeamRole.INTERCESSOR, by=self.users["leader"]
+        )
 
     def password_link(self, persona: str, kind: str) -> str:
         """The token of a link for a new leader who has no password yet, in
         the state `kind` names."""
         if persona == "wrong_token" or kind == "unknown_link":
             return "not-the-right-token-" + "x" * 30
+        if kind == "invitation_link":
+            invitation = self.invitation()
+            body = OutboxMessage.objects.filter(kind="invitation", to=invitation.user.email).latest("pk").body_text
+            return re.search(r"/welcome/([A-Za-z0-9_-]+)/", body).group(1)
         _user, token = accounts.create_leader("newcomer@example.org", "New Comer")
         if kind == "used_link":
             accounts.use_password_link(token, PASSWORD)
@@ -331,7 +386,20 @@ class World:
             "password_reset": {"email": "nobody@example.org"},
             "password_reset_confirm": {"new_password1": "x", "new_password2": "x"},
             "password_link": {"new_password1": "a-newcomer-phrase-51", "new_password2": "a-newcomer-phrase-51"},
+            "team_invite": {"name": "New Comer", "email": "invited-newcomer@example.org", "role": "intercessor"},
+            "team_member_roles": {"change": "make_leader"},
+            "team_member_limits": {"capacity": "4", "available": "on"},
+            "church_settings": _church_settings_data(),
         }.get(name, {})
+
+
+def _church_settings_data() -> dict:
+    """The church's settings page as a new church has it, with a new name."""
+    defaults = church.defaults()
+    numbers = ["coverage_days", "reminder_prayer_gap_days", "reminder_waiting_hours", "reminder_breakthrough_days"]
+    data = {name: str(getattr(defaults, name)) for name in ["accent_colour", *numbers]}
+    data |= {f"category_{place}": value for place, value in enumerate(defaults.category_order, start=1)}
+    return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on"}
 
 
 def _snapshot() -> dict:
@@ -341,11 +409,18 @@ def _snapshot() -> dict:
         "updates": StatusUpdate.objects.count(),
         "prayer logs": PrayerLog.objects.count(),
         "profiles": sorted(
-            IntercessorProfile.objects.values_list("user_id", "max_active_assignments", "is_available")
+            IntercessorProfile.objects.values_list(
+                "user_id", "max_active_assignments", "is_available", "limits_changed_by", "limits_changed_at"
+            )
         ),
+        "memberships": sorted(User.groups.through.objects.values_list("user_id", "group_id")),
         "users": sorted(User.objects.values_list("pk", "password", "is_active")),
         "e-mail preferences": sorted(NotificationPreferences.objects.values_list()),
         "account links": sorted(AccountLink.objects.values_list("pk", "used_at")),
+        "invitations": sorted(Invitation.objects.values_list("pk", "sent_at", "accepted_at")),
+        "audit entries": AuditLogEntry.objects.count(),
+        "church settings": sorted(ChurchSettings.objects.values_list()),
+        "outbox": OutboxMessage.objects.count(),
     }
 
 

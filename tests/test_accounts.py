@@ -1,10 +1,7 @@
 """Log in, log out, change and reset a password; the error pages."""
 
-import re
-
 import pytest
 from conftest import PASSWORD, make_user
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 

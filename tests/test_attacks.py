@@ -36,23 +36,33 @@ from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 
-from requests_app import roles, services
+from requests_app import church, colours, roles, services
 from requests_app.models import (
     Assignment,
     Category,
     IntercessorProfile,
+    Invitation,
     NotificationPreferences,
     PrayerLog,
     PrayerRequest,
     Status,
     StatusUpdate,
+    TeamRole,
     UpdateKind,
     Visibility,
     hash_token,
 )
-from requests_app.team import accounts
+from requests_app.team import accounts, invitations
 
 # --- shared helpers ------------------------------------------------------------
+
+# An address of the church's stylesheet that is not today's.
+STYLESHEET_VERSION = "0" * 12
+
+
+def church_stylesheet_version() -> str:
+    return colours.stylesheet(church.current().accent_colour).version
+
 
 # Writes a GET may make on purpose: the session, and the audit trail of who
 # opened a confidential request.
@@ -235,6 +245,21 @@ def _prepare_reset(world: World):
     return visit
 
 
+def _church_settings_data() -> dict:
+    """The church's settings page as a new church has it, with a new name."""
+    defaults = church.defaults()
+    numbers = ["coverage_days", "reminder_prayer_gap_days", "reminder_waiting_hours", "reminder_breakthrough_days"]
+    data = {name: str(getattr(defaults, name)) for name in ["accent_colour", *numbers]}
+    data |= {f"category_{place}": value for place, value in enumerate(defaults.category_order, start=1)}
+    return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on"}
+
+
+def _invitation(world: World) -> Invitation:
+    return invitations.invite(
+        email="invited@example.org", name="Invited Person", role=TeamRole.INTERCESSOR, by=world.users["leader"]
+    )
+
+
 # url name -> how its persona makes an allowed POST; None: the URL takes no POST
 # (test_it_refuses_post_on_get_only_urls holds it to that).
 PLANS = {
@@ -271,9 +296,27 @@ PLANS = {
     "my_assignments": None,
     "board": None,
     "team": None,
+    "team_invite": lambda w: Post(
+        "leader", reverse("team_invite"), {"name": "New Comer", "email": "newcomer@example.org", "role": "leader"}
+    ),
+    "invitation_resend": lambda w: Post("leader", reverse("invitation_resend", args=[_invitation(w).pk])),
+    "invitation_revoke": lambda w: Post("leader", reverse("invitation_revoke", args=[_invitation(w).pk])),
+    "team_member_roles": lambda w: Post(
+        "leader", reverse("team_member_roles", args=[w.users["spare"].pk]), {"change": "make_leader"}
+    ),
+    "team_member_limits": lambda w: Post(
+        "leader", reverse("team_member_limits", args=[w.users["spare"].pk]), {"capacity": "4", "available": "on"}
+    ),
+    "team_member_deactivate": lambda w: Post("leader", reverse("team_member_deactivate", args=[w.users["spare"].pk])),
+    "team_member_reactivate": lambda w: Post(
+        "leader", reverse("team_member_reactivate", args=[make_user("demas", roles.INTERCESSORS, is_active=False).pk])
+    ),
     "coverage": None,
     "prayer_sheet": None,
     "history": None,
+    "church_settings": lambda w: Post("leader", reverse("church_settings"), _church_settings_data()),
+    "audit_log": None,
+    "church_stylesheet": None,
     "request_detail": None,
     "request_assign": lambda w: Post(
         "leader", reverse("request_assign", args=[w.request_id("new")]), {"intercessors": [w.users["spare"].pk]}
@@ -323,7 +366,10 @@ PLANS = {
     "password_change_done": None,
     "password_reset": lambda w: Post(
         # The e-mail is written to the outbox once the answer has gone.
-        "anonymous", reverse("password_reset"), {"email": "lydia@example.org"}, effect="db"
+        "anonymous",
+        reverse("password_reset"),
+        {"email": "lydia@example.org"},
+        effect="db",
     ),
     "password_reset_done": None,
     "password_reset_confirm": lambda w: Post(
@@ -438,6 +484,8 @@ def test_it_refuses_post_on_get_only_urls(world, client, name):
         client.force_login(world.users["leader"])
         params = dict(non_admin_patterns())[name]
         kwargs = {"pk": world.request_id("public")} if params == ["pk"] else {}
+        if params == ["version"]:
+            kwargs = {"version": STYLESHEET_VERSION}
         url = reverse(name, kwargs=kwargs)
     before = snapshot()
     response = client.post(url, {"status": "closed"})
@@ -478,6 +526,9 @@ def every_get_url(world: World, tokens: list[str]) -> list[tuple[str, str]]:
             choices = [{"pk": pk} for pk in ids]
         elif params == ["token"]:
             choices = [{"token": token} for token in [*tokens, "not-the-right-token-" + "x" * 30]]
+        elif params == ["version"]:
+            # The church's stylesheet: today's address, and an old one.
+            choices = [{"version": church_stylesheet_version()}, {"version": STYLESHEET_VERSION}]
         else:
             raise AssertionError(f"fill in the parameters {params} of {name} here")
         for kwargs in choices:

@@ -17,9 +17,11 @@ import pytest
 from conftest import bring_to, make_user, submit
 from django.db import DatabaseError, connection
 
-from requests_app import roles, services
-from requests_app.exceptions import AssignmentRefused, InvalidTransition
-from requests_app.models import Assignment, PrayerRequest, Status, StatusUpdate, UpdateKind
+from requests_app import queries, roles, services
+from requests_app.exceptions import AssignmentRefused, InvalidTransition, NotAllowed
+from requests_app.models import Assignment, AuditLogEntry, PrayerRequest, Status, StatusUpdate, UpdateKind
+from requests_app.team import members
+from requests_app.team.members import MemberChangeRefused
 
 ROUNDS = 5
 BARRIER_SECONDS = 10
@@ -35,9 +37,14 @@ def fresh(instance):
     return type(instance).objects.get(pk=instance.pk)
 
 
-def run_at_once(calls: list[Callable[[], object]]) -> list[object]:
+def run_at_once(
+    calls: list[Callable[[], object]],
+    *,
+    refusals: tuple[type[Exception], ...] = (InvalidTransition, AssignmentRefused),
+) -> list[object]:
     """Run each call in its own thread, all released together by a barrier,
-    and return what each one returned or raised, in the order given."""
+    and return what each one returned or raised, in the order given. Any
+    exception but one of `refusals` fails the test."""
     barrier = threading.Barrier(len(calls), timeout=BARRIER_SECONDS)
     outcomes: list[object] = [None] * len(calls)
 
@@ -66,9 +73,7 @@ def run_at_once(calls: list[Callable[[], object]]) -> list[object]:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     assert not any(thread.is_alive() for thread in threads), "threads still running: a deadlock?"
     unexpected = [
-        outcome
-        for outcome in outcomes
-        if isinstance(outcome, Exception) and not isinstance(outcome, InvalidTransition | AssignmentRefused)
+        outcome for outcome in outcomes if isinstance(outcome, Exception) and not isinstance(outcome, refusals)
     ]
     assert not unexpected, unexpected
     return outcomes
@@ -232,3 +237,40 @@ def test_it_leaves_the_status_unchanged_when_a_move_fails_half_way(leader, assig
     assert stored.breakthrough_at is None
     assert list(stored.updates.values_list("pk", flat=True)) == story_before
     assert prayer_request.status == Status.INTERCEDING  # the caller's copy was not told otherwise
+
+
+# --- never zero leaders (requests_app.team.members) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "action"),
+    [
+        pytest.param(members.remove_leader, "leader_role_removed", id="remove-each-others-leader-role"),
+        pytest.param(members.deactivate, "deactivated", id="deactivate-each-other"),
+    ],
+)
+def test_it_keeps_one_leader_when_two_leaders_take_each_other_away_at_once(change, action):
+    # Both leaders also intercede, so that removing the leader role leaves
+    # each a role. Each round starts from two active leaders: the one the
+    # last round left, and a new one.
+    survivor = make_user("lead-0", roles.LEADERS, roles.INTERCESSORS)
+    for number in range(1, ROUNDS + 1):
+        newcomer = make_user(f"lead-{number}", roles.LEADERS, roles.INTERCESSORS)
+        assert queries.active_leader_count() == 2
+        entries_before = AuditLogEntry.objects.filter(action=action).count()
+
+        outcomes = run_at_once(
+            [
+                partial(change, fresh(newcomer), by=fresh(survivor)),
+                partial(change, fresh(survivor), by=fresh(newcomer)),
+            ],
+            refusals=(MemberChangeRefused, NotAllowed),
+        )
+
+        refused = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        assert len(refused) == 1, outcomes
+        assert queries.active_leader_count() == 1
+        assert AuditLogEntry.objects.filter(action=action).count() == entries_before + 1
+        survivor = newcomer if outcomes[1] is not refused[0] else survivor
+        assert roles.LEADERS in set(fresh(survivor).groups.values_list("name", flat=True))
+        assert fresh(survivor).is_active

@@ -13,6 +13,7 @@ address, no follow-up token.
 import ast
 import io
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from django.urls import reverse
 
 import requests_app
 from requests_app import services
-from requests_app.models import Assignment, PrayerRequest, Status
+from requests_app.models import Assignment, OutboxMessage, PrayerRequest, Status, TeamRole
+from requests_app.team import invitations
 from requests_app.web.log_filters import ConfidentialExceptionReporterFilter, RedactSecrets, redact
 
 STARS = "********************"
@@ -252,6 +254,25 @@ def test_it_logs_a_link_to_choose_a_password_without_its_token(client, db, log_o
     assert "Not Found: /accounts/welcome/[token]/" in written
     for text in (written, caplog.text, *[r.getMessage() for r in caplog.records]):
         assert "Wrong-Token-Ch4Pw" not in text
+        assert "Pw-Crash-Rt6Yu" not in text
+
+
+def test_it_logs_a_spent_invitation_link_without_its_token(client, leader, log_output, caplog):
+    invitations.invite(email="phoebe@example.org", name="Phoebe Deacon", role=TeamRole.INTERCESSOR, by=leader)
+    path = re.search(r"/accounts/welcome/[A-Za-z0-9_-]+/", OutboxMessage.objects.get().body_text).group(0)
+    token = path.split("/")[-2]
+    choose = {"new_password1": "Pw-Crash-Rt6Yu", "new_password2": "Pw-Crash-Rt6Yu"}
+    assert client.post(path, choose).status_code == 302
+
+    with caplog.at_level(logging.WARNING):
+        get = Client().get(path)
+        post = Client().post(path, choose)
+
+    assert (get.status_code, post.status_code) == (404, 404)
+    written = log_output.getvalue()
+    assert "Not Found: /accounts/welcome/[token]/" in written
+    for text in (written, caplog.text, *[r.getMessage() for r in caplog.records]):
+        assert token not in text
         assert "Pw-Crash-Rt6Yu" not in text
 
 

@@ -11,7 +11,7 @@ rows as for 50.
 from datetime import timedelta
 
 import pytest
-from conftest import make_user, submit
+from conftest import submit
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,6 @@ from requests_app import roles, services
 from requests_app.models import (
     Assignment,
     Category,
-    IntercessorProfile,
     PrayerLog,
     PrayerRequest,
     Status,
@@ -433,77 +432,7 @@ def test_it_never_shows_a_confidential_request_to_an_unassigned_intercessor(
     assert SECRET not in client.get(url).content.decode()
 
 
-# --- The team ------------------------------------------------------------------
-
-
-def test_it_shows_each_intercessors_load_and_prayers(client, leader, assigned_intercessor, other_intercessor):
-    assigned_intercessor.first_name, assigned_intercessor.last_name = "Anna", "Prophetess"
-    assigned_intercessor.save()
-    IntercessorProfile.objects.filter(user=assigned_intercessor).update(
-        max_active_assignments=3, preferred_categories=[Category.HEALTH, Category.NATION]
-    )
-    for prayer_request in (submit(), submit()):
-        services.assign(prayer_request, [assigned_intercessor], by=leader)
-        pray(prayer_request, assigned_intercessor, days_ago=0)
-    # Before the first of this month: not counted as this month's.
-    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    PrayerLog.objects.filter(pk=PrayerLog.objects.order_by("pk").first().pk).update(
-        prayed_at=month_start - timedelta(minutes=1)
-    )
-    IntercessorProfile.objects.filter(user=other_intercessor).update(is_available=False)
-    client.force_login(leader)
-
-    response = client.get(TEAM)
-
-    members = {member.username: member for member in response.context["page"].object_list}
-    assert set(members) == {"anna", "simeon"}
-    anna, simeon = members["anna"], members["simeon"]
-    assert (anna.load, anna.capacity, anna.prayers_since_count) == (2, 3, 1)
-    assert anna.category_labels == ["Health", "Nation"]
-    assert (simeon.load, simeon.available, simeon.prayers_since_count) == (0, False, 0)
-    content = response.content.decode()
-    assert "Anna Prophetess" in content
-    assert "2 of 3" in content
-    assert "Health, Nation" in content
-    assert "Resting" in content
-    assert "table-responsive" in content
-    assert "Over capacity" not in content
-
-
-def test_it_highlights_an_intercessor_over_capacity(client, leader, assigned_intercessor):
-    for prayer_request in (submit(), submit()):
-        services.assign(prayer_request, [assigned_intercessor], by=leader)
-    IntercessorProfile.objects.filter(user=assigned_intercessor).update(max_active_assignments=1)
-    client.force_login(leader)
-
-    content = client.get(TEAM).content.decode()
-
-    assert "2 of 1" in content
-    assert "Over capacity" in content
-
-
-def test_it_leaves_out_people_who_are_not_intercessors(client, leader, superuser):
-    make_user("demas", roles.INTERCESSORS, is_active=False)
-    client.force_login(leader)
-
-    response = client.get(TEAM)
-
-    assert list(response.context["page"].object_list) == []
-    assert "Nobody is in the Intercessors group yet." in response.content.decode()
-
-
-def test_it_counts_this_months_prayers_in_the_local_time_zone(client, settings, leader, assigned_intercessor):
-    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: its month starts before UTC's.
-    prayer_request = submit(confidential=False)
-    services.assign(prayer_request, [assigned_intercessor], by=leader)
-    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    pray(prayer_request, assigned_intercessor, days_ago=0)
-    PrayerLog.objects.update(prayed_at=month_start + timedelta(minutes=1))
-    client.force_login(leader)
-
-    (anna,) = client.get(TEAM).context["page"].object_list
-
-    assert anna.prayers_since_count == 1
+# --- The team: tests/test_team.py ----------------------------------------------
 
 
 # --- Coverage ----------------------------------------------------------------
@@ -689,7 +618,7 @@ def test_it_pages_prayers_and_journal_separately(client, leader, assigned_interc
 # --- A constant number of queries -----------------------------------------------
 #
 # The session, the user and their groups (3), then the page of each list: a
-# keyset page (triage, requests, board, team, coverage, history) is one query;
+# keyset page (triage, requests, board, coverage, history) is one query;
 # my assignments, bounded by what I can carry, counts and fetches (2). Triage
 # adds its capped count ("more than 1000"); coverage adds one prefetch of the
 # intercessors.
@@ -713,12 +642,6 @@ def _rows_for_mine(how_many, ctx):
     PrayerLog.objects.bulk_create(
         PrayerLog(prayer_request_id=pk, intercessor=ctx["intercessor"], prayed_at=timezone.now()) for pk in ids[::2]
     )
-
-
-def _rows_for_team(how_many, ctx):
-    start = User.objects.count()
-    for number in range(how_many):
-        make_user(f"member{start + number}", roles.INTERCESSORS)
 
 
 def _rows_for_coverage(how_many, ctx):
@@ -755,7 +678,6 @@ QUERY_CASES = [
     (BOARD, "leader", _rows_for_board, 4),
     (BOARD, "intercessor", _rows_for_board, 4),
     (MINE, "intercessor", _rows_for_mine, 5),
-    (TEAM, "leader", _rows_for_team, 4),
     (COVERAGE, "leader", _rows_for_coverage, 5),
     (HISTORY, "intercessor", _rows_for_history, 5),
 ]
@@ -775,8 +697,7 @@ def test_it_keeps_the_number_of_queries_constant(
             response = client.get(url)
         assert response.status_code == 200
         page = response.context["prayers"] if url == HISTORY else response.context["page"]
-        # The team page also lists the assigned intercessor.
-        assert len(page.object_list) == min(total + (url == TEAM), PAGE_SIZE)
+        assert len(page.object_list) == min(total, PAGE_SIZE)
         # A page further on costs the same.
         if hasattr(page, "links") and page.has_next:
             further = f"{url}{page.links['next']}"

@@ -5,10 +5,10 @@ the list is still shown, narrowed by the fields that were valid.
 """
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from requests_app import church
 from requests_app.models import Category, PrayerRequestQuerySet, Status
 
 SEARCH_MAX_LENGTH = 100
@@ -58,6 +58,11 @@ class RequestFilterForm(forms.Form):
         error_messages=error_messages["yes_no"],
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # In the church's order (its settings page).
+        self.fields["category"].choices = [("", _("Any category")), *church.categories()]
+
     def filter(self, requests: PrayerRequestQuerySet) -> PrayerRequestQuerySet:
         """Narrow `requests` by every field that is valid; invalid ones are
         left out (their errors are on the form)."""
@@ -103,7 +108,7 @@ class CoverageForm(forms.Form):
 
     @staticmethod
     def default_days() -> int:
-        return settings.INTERCESSION_COVERAGE_DAYS
+        return church.current().coverage_days
 
     def days_or_default(self) -> int:
         """The days asked for, or the default when none (or nonsense) was given."""

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from requests_app import church
 from requests_app.models import PrayerRequest
 
 NOTE_MAX_LENGTH = 4000
@@ -117,6 +118,17 @@ class AskForm(forms.ModelForm):
             "office."
         ),
     }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The church's choices (its settings page): whether the confidential
+        # box starts ticked (the requester can still untick it), and the
+        # order of the categories.
+        current = church.current()
+        if "is_confidential" not in (kwargs.get("initial") or {}):
+            self.initial["is_confidential"] = current.confidential_by_default
+        blank = [choice for choice in self.fields["category"].choices if choice[0] == ""]
+        self.fields["category"].choices = [*blank, *church.ordered_categories(current.category_order)]
 
     def clean(self):
         cleaned_data = super().clean()

@@ -12,11 +12,15 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from requests_app import roles
+from requests_app import church, roles
 from requests_app.mail import outbox
 from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest
+
+
+def church_name() -> str:
+    """How e-mails sign and tag themselves: the church's name (its settings page)."""
+    return church.current().name
 
 
 def site_link(path: str = "/") -> str:
@@ -73,7 +77,7 @@ def queue(
     recipients = [address for address in recipients if address]
     if not recipients:
         return []
-    app = _("Intercession")
+    app = church_name()
     ctx = {"app": app, "sentence": sentence, "link": link, **extra}
     body_text = render_to_string("emails/notification.txt", ctx)
     body_html = render_to_string("emails/notification.html", ctx)
@@ -106,7 +110,7 @@ def queue_lines(
     """One e-mail of several lines (sentence, link) to an address with no
     account behind it (a requester: no e-mail settings to link to),
     delivered after commit."""
-    app = _("Intercession")
+    app = church_name()
     ctx = {"app": app, "intro": intro, "lines": lines, "warning": warning}
     message = OutboxMessage.objects.create(
         to=address,
@@ -124,7 +128,7 @@ def queue_summary(kind: str, user, subject: str, intro: str, lines: list[tuple[s
     """One e-mail of several lines (sentence, link) to `user`, at most once
     per `dedupe_key`: the reminders and the daily digest. Returns the message,
     or None if one with that key was already written."""
-    app = _("Intercession")
+    app = church_name()
     ctx = {"app": app, "intro": intro, "lines": lines, "settings_link": site_link(reverse("my_settings"))}
     message = OutboxMessage(
         to=user.email,

@@ -22,6 +22,8 @@ commits (`requests_app.mail.outbox`).
 | requester posts an update              | leaders                                  |
 | breakthrough / manifested / closed     | requester, if they asked for updates     |
 | team note visible to the requester     | requester, if they asked for updates     |
+| invited to the team (and sent again)   | the person invited: their link to join   |
+| someone made or no longer a leader     | every leader, and that person (always)   |
 
 The team's e-mails (leaders and intercessors) follow each user's
 `NotificationPreferences`, read in the same transaction: a switch turned off
@@ -41,6 +43,7 @@ optional.
 """
 
 import logging
+from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -48,8 +51,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from requests_app import church
 from requests_app.mail import compose, digest
-from requests_app.models import OutboxMessage, PrayerRequest, Status, Visibility
+from requests_app.models import OutboxMessage, PrayerRequest, Status, TeamRole, Visibility
 from requests_app.rules import Requester
 
 logger = logging.getLogger(__name__)
@@ -247,3 +251,77 @@ def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> lis
     if visibility == Visibility.REQUESTER:
         return note_for_requester(prayer_request)
     return []
+
+
+def leaders_changed(member, *, now_leader: bool) -> list[OutboxMessage]:
+    """Who leads has changed (`requests_app.team.members`): every active
+    leader is told, the person too, with no switch to turn it off: nobody
+    should become or stop being a leader without the others knowing. Their
+    name is said, nothing else."""
+    name = member.get_full_name() or member.get_username()
+    if now_leader:
+        subject = _("A new leader of the intercession team")
+        sentence = _("%(name)s is now a leader of the intercession team.") % {"name": name}
+    else:
+        subject = _("A leader of the intercession team has changed")
+        sentence = _("%(name)s is no longer a leader of the intercession team.") % {"name": name}
+    settings_link = compose.site_link(reverse("my_settings"))
+    leaders = [user.email for user in compose.leaders()]
+    messages = compose.queue(
+        "leaders_changed",
+        None,
+        list(dict.fromkeys(leaders)),
+        subject,
+        sentence,
+        compose.site_link(reverse("team")),
+        settings_link=settings_link,
+    )
+    # Someone who no longer leads cannot open the team page: their start page.
+    if member.is_active and member.email and member.email not in leaders:
+        messages += compose.queue(
+            "leaders_changed",
+            None,
+            [member.email],
+            subject,
+            sentence,
+            compose.site_link(reverse("home")),
+            settings_link=settings_link,
+        )
+    return messages
+
+
+def _name_of(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def invitation(invitee, token: str, *, role: str, by, valid_for: timedelta) -> list[OutboxMessage]:
+    """The invitation to the team: the church's name, who invites and as
+    what, and the link to join (a secret: its body is not kept once sent,
+    see `outbox`). Nothing else, and never anything about a request."""
+    church_name = church.current().name
+    names = {"leader": _name_of(by), "church": church_name}
+    sentences = {
+        TeamRole.INTERCESSOR: _(
+            "%(leader)s invites you to join the intercession team of %(church)s as an intercessor."
+        ),
+        TeamRole.LEADER: _("%(leader)s invites you to join the intercession team of %(church)s as a leader."),
+        TeamRole.BOTH: _(
+            "%(leader)s invites you to join the intercession team of %(church)s as a leader and intercessor."
+        ),
+    }
+    days = max(1, valid_for.days)
+    warning = ngettext(
+        "This link works once, for %(days)s day: with it you choose your password.",
+        "This link works once, for %(days)s days: with it you choose your password.",
+        days,
+    ) % {"days": days}
+    return compose.queue(
+        "invitation",
+        None,
+        [invitee.email],
+        _("An invitation to the intercession team of %(church)s") % {"church": church_name},
+        sentences[TeamRole(role)] % names,
+        compose.site_link(reverse("password_link", args=[token])),
+        prefix=False,
+        warning=warning,
+    )

@@ -3,12 +3,15 @@ Reminders that keep every request in front of someone, for
 `python manage.py send_reminders` (cron, once a day):
 
 - to each intercessor, how many of their active assignments nobody has
-  prayed for in `INTERCESSION_REMINDER_PRAYER_GAP_DAYS` days;
+  prayed for in `reminder_prayer_gap_days` days;
 - to the leaders, one summary: requests waiting for assignment longer than
-  `INTERCESSION_REMINDER_WAITING_HOURS` hours, coverage gaps
-  (`INTERCESSION_COVERAGE_DAYS`), requests awaiting manifestation for more
-  than `INTERCESSION_REMINDER_BREAKTHROUGH_DAYS` days, and intercessors over
-  capacity or unavailable while they still carry requests.
+  `reminder_waiting_hours` hours, coverage gaps (`coverage_days`), requests
+  awaiting manifestation for more than `reminder_breakthrough_days` days,
+  and intercessors over capacity or unavailable while they still carry
+  requests.
+
+The thresholds are the church's (`requests_app.church.current()`: its
+settings page, else the INTERCESSION_* environment variables).
 
 Counts and links only, never a request's words. Each e-mail has the
 `dedupe_key` `reminder:<kind>:<user id>:<local date>`, so a second run the
@@ -20,7 +23,6 @@ same day (TIME_ZONE) writes nothing new. Users get them as they chose
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
@@ -29,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from requests_app import church
 from requests_app.mail import compose, digest
 from requests_app.models import Assignment, PrayerRequest, Status
 from requests_app.queries import coverage_gaps, intercessors_with_load
@@ -54,9 +57,9 @@ class Outcome:
 
 def prayer_gaps(now: datetime) -> dict[int, int]:
     """{intercessor id: how many of their active assignments nobody has
-    prayed for in INTERCESSION_REMINDER_PRAYER_GAP_DAYS days}."""
+    prayed for in the church's `reminder_prayer_gap_days` days}."""
     gaps = coverage_gaps(
-        PrayerRequest.objects.all(), days=settings.INTERCESSION_REMINDER_PRAYER_GAP_DAYS, now=now
+        PrayerRequest.objects.all(), days=church.current().reminder_prayer_gap_days, now=now
     ).order_by()
     rows = (
         Assignment.objects.active()
@@ -78,9 +81,10 @@ class LeaderSummary:
     def lines(self) -> list[tuple[str, str]]:
         """(sentence, link) for each figure that is not zero."""
         link = compose.site_link
-        hours = settings.INTERCESSION_REMINDER_WAITING_HOURS
-        days = settings.INTERCESSION_REMINDER_BREAKTHROUGH_DAYS
-        coverage_days = settings.INTERCESSION_COVERAGE_DAYS
+        thresholds = church.current()
+        hours = thresholds.reminder_waiting_hours
+        days = thresholds.reminder_breakthrough_days
+        coverage_days = thresholds.coverage_days
         figures = [
             (
                 self.waiting,
@@ -129,11 +133,12 @@ class LeaderSummary:
 
 def leader_summary(now: datetime) -> LeaderSummary:
     requests = PrayerRequest.objects.all()
-    waiting_since = now - timedelta(hours=settings.INTERCESSION_REMINDER_WAITING_HOURS)
-    breakthrough_since = now - timedelta(days=settings.INTERCESSION_REMINDER_BREAKTHROUGH_DAYS)
+    thresholds = church.current()
+    waiting_since = now - timedelta(hours=thresholds.reminder_waiting_hours)
+    breakthrough_since = now - timedelta(days=thresholds.reminder_breakthrough_days)
     return LeaderSummary(
         waiting=requests.filter(status=Status.NEW, created_at__lt=waiting_since).count(),
-        gaps=coverage_gaps(requests, days=settings.INTERCESSION_COVERAGE_DAYS, now=now).count(),
+        gaps=coverage_gaps(requests, days=thresholds.coverage_days, now=now).count(),
         awaiting_manifestation=requests.filter(
             status=Status.BREAKTHROUGH, breakthrough_at__lt=breakthrough_since
         ).count(),
@@ -168,7 +173,7 @@ def send(now: datetime | None = None) -> Outcome:
 
     gaps = prayer_gaps(now)
     intercessors = get_user_model().objects.filter(pk__in=gaps).order_by("pk")
-    gap_days = settings.INTERCESSION_REMINDER_PRAYER_GAP_DAYS
+    gap_days = church.current().reminder_prayer_gap_days
 
     def prayer_lines(user):
         count = gaps[user.pk]

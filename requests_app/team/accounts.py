@@ -33,7 +33,8 @@ from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
 from requests_app.exceptions import IntercessionError
-from requests_app.models import AccountLink, IntercessorProfile, LinkPurpose, hash_token
+from requests_app.models import AccountLink, AuditAction, IntercessorProfile, LinkPurpose, hash_token
+from requests_app.team import audit
 
 NEW_LEADER_LINK_VALIDITY = timedelta(hours=48)
 
@@ -145,6 +146,7 @@ def create_leader(email: str, name: str) -> tuple[User, str]:
         user.groups.add(Group.objects.get_or_create(name=group_name)[0])
     IntercessorProfile.objects.create(user=user)
     roles.forget(user)
+    audit.record(AuditAction.LEADER_CREATED, actor=None, subject=user)
     return user, issue_password_link(user, LinkPurpose.NEW_LEADER, NEW_LEADER_LINK_VALIDITY)
 
 
@@ -183,14 +185,16 @@ def link_for_token(raw_token: str, *, lock: bool = False) -> AccountLink | None:
 
 
 @transaction.atomic
-def use_password_link(raw_token: str, password: str) -> User:
+def use_password_link(raw_token: str, password: str, *, purpose: str = LinkPurpose.NEW_LEADER) -> User:
     """Set the password of the link's account and spend the link (and any
     other unused link of that account). The link is locked first, so of two
     simultaneous uses the second finds it used: LinkNotUsable, nothing
     changed. The password is expected to have passed the validators (the
-    page's SetPasswordForm)."""
+    page's SetPasswordForm). A link of another `purpose` is refused: an
+    invitation's link is used only by `invitations.accept`, which also puts
+    the account on the team."""
     link = link_for_token(raw_token, lock=True)
-    if link is None:
+    if link is None or link.purpose != purpose:
         raise LinkNotUsable()
     user = link.user
     user.set_password(password)

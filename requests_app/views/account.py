@@ -11,6 +11,16 @@ from django.views.decorators.http import require_http_methods
 from requests_app import roles
 from requests_app.forms.account import EmailPreferencesForm, IntercessorSettingsForm
 from requests_app.models import IntercessorProfile, NotificationPreferences
+from requests_app.team import members
+
+
+def _limits_changed(profile: IntercessorProfile) -> dict | None:
+    """Who (a leader) last set this intercessor's capacity or availability,
+    and when; None when they set it themselves since."""
+    if profile.limits_changed_at is None:
+        return None
+    by = profile.limits_changed_by
+    return {"by": (by.get_full_name() or by.get_username()) if by else _("a leader"), "at": profile.limits_changed_at}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -25,7 +35,9 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     profile_form = None
     if is_intercessor:
         # Shown with the defaults until the first save: a visit never creates a row.
-        profile = IntercessorProfile.objects.filter(user=request.user).first() or IntercessorProfile(user=request.user)
+        profile = IntercessorProfile.objects.filter(user=request.user).select_related(
+            "limits_changed_by"
+        ).first() or IntercessorProfile(user=request.user)
         profile_form = IntercessorSettingsForm(data, instance=profile)
     email_form = EmailPreferencesForm(
         data, instance=NotificationPreferences.for_user(request.user), leader=is_leader, intercessor=is_intercessor
@@ -35,13 +47,28 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     if data is not None and all([form.is_valid() for form in forms]):
         with transaction.atomic():
             if profile_form is not None:
-                IntercessorProfile.objects.update_or_create(
-                    user=request.user, defaults={name: profile_form.cleaned_data[name] for name in profile_form.fields}
+                chosen = profile_form.cleaned_data
+                # Capacity and availability through the team's rule, which
+                # also forgets which leader last changed them, if they change.
+                members.set_limits(
+                    request.user,
+                    capacity=chosen["max_active_assignments"],
+                    available=chosen["is_available"],
+                    by=request.user,
+                )
+                IntercessorProfile.objects.filter(user=request.user).update(
+                    preferred_categories=chosen["preferred_categories"]
                 )
             NotificationPreferences.objects.update_or_create(
                 user=request.user, defaults={name: email_form.cleaned_data[name] for name in email_form.fields}
             )
         messages.success(request, _("Your settings are saved."))
         return redirect("my_settings")
-    ctx = {"form": profile_form, "email_form": email_form, "is_leader": is_leader, "is_intercessor": is_intercessor}
+    ctx = {
+        "form": profile_form,
+        "email_form": email_form,
+        "is_leader": is_leader,
+        "is_intercessor": is_intercessor,
+        "limits_changed": _limits_changed(profile) if profile_form is not None else None,
+    }
     return render(request, "requests_app/my_settings.html", ctx)

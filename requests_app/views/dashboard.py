@@ -7,12 +7,12 @@ snapshot of the figures at most a few minutes old, labelled with its time
 figures out costs the same number of queries however many requests there are.
 """
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from requests_app import church
 from requests_app.models import PrayerRequest
 from requests_app.reports import dashboard as figures
 from requests_app.web.decorators import leader_required
@@ -32,7 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Leaders see every request (the one visibility rule), so they share one
     # snapshot of the figures.
     requests = PrayerRequest.objects.visible_to(request.user)
-    shown = figures.snapshot(requests, scope="leaders", gap_days=settings.INTERCESSION_COVERAGE_DAYS)
+    shown = figures.snapshot(requests, scope="leaders", gap_days=church.current().coverage_days)
     counts = shown.counts
     ctx = {
         "now": shown.as_of,

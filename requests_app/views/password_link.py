@@ -1,5 +1,5 @@
 """The page behind a link to choose a password (`manage.py create_leader`;
-issue 11's invitations).
+an invitation to the team, which joining completes: `team.invitations`).
 
 Holding the link is the right to choose the password of its account, once.
 A used, expired or unknown link, or one whose account has a password by now,
@@ -22,7 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from requests_app.team import accounts
+from requests_app import church
+from requests_app.models import LinkPurpose
+from requests_app.team import accounts, invitations
 
 REFERRER_POLICY = "strict-origin"
 # The link proves who the person is, as a password would: log them in with
@@ -52,15 +54,33 @@ def password_link(request: HttpRequest, token: str) -> HttpResponse:
     link = accounts.link_for_token(token)
     if link is None:
         return _refused(request)
+    # An invitation accepted already, or whose account is on the team by
+    # now, gets the same refusal as a used link.
+    joining = link.purpose == LinkPurpose.INVITATION
+    if joining and not invitations.can_accept(link.user):
+        return _refused(request)
     form = SetPasswordForm(link.user, request.POST if request.method == "POST" else None)
     if form.is_valid():
+        use = invitations.accept if joining else accounts.use_password_link
         try:
-            user = accounts.use_password_link(token, form.cleaned_data["new_password1"])
+            user = use(token, form.cleaned_data["new_password1"])
         except accounts.LinkNotUsable:
             # Used by someone else since the page was checked above.
             return _refused(request)
         login(request, user, backend=BACKEND)
-        messages.success(request, _("Your password is chosen, and you are logged in. Welcome!"))
+        if joining:
+            welcome = _("Welcome to the team of %(church)s! Your password is chosen, and you are logged in.") % {
+                "church": church.current().name
+            }
+        else:
+            welcome = _("Your password is chosen, and you are logged in. Welcome!")
+        messages.success(request, welcome)
         return redirect("home")
-    ctx = {"valid": True, "form": form, "username": link.user.get_username(), "first_name": link.user.first_name}
+    ctx = {
+        "valid": True,
+        "form": form,
+        "username": link.user.get_username(),
+        "first_name": link.user.first_name,
+        "team_of": church.current().name if joining else "",
+    }
     return _private(render(request, "registration/password_link.html", ctx))

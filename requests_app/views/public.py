@@ -39,7 +39,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from requests_app import access, rules, services
+from requests_app import access, church, rules, services
 from requests_app.forms.public import (
     AskForm,
     ConfidentialityForm,
@@ -71,7 +71,7 @@ LOST_LINK_ADDRESS_SCOPE = "lost_link_address"
 # never in the session table, where a database dump would give live power
 # over the request (withdraw it, make it public).
 # "token" in its name: crash reports hide such cookies (Django's hidden-settings rule).
-FOLLOWUP_COOKIE = "followup_token"  # noqa: S105 - the name of a cookie
+FOLLOWUP_COOKIE = "followup_token"
 FOLLOWUP_COOKIE_SALT = "requests_app.ask_sent"
 FOLLOWUP_COOKIE_SECONDS = 10 * 60
 
@@ -125,6 +125,30 @@ def _within_followup_limit(request: HttpRequest) -> bool:
     )
 
 
+# What a request sent to a paused form gives back to copy, cut to the
+# lengths the form takes.
+_KEPT_WHILE_PAUSED = ("for_whom", "title", "details")
+
+
+@sensitive_variables()
+def _paused(request: HttpRequest, message: str) -> HttpResponse:
+    """The church has paused new requests (its settings page): its message
+    instead of the form. A form sent from a page shown before the pause is
+    refused with a 409, changing nothing; what was typed comes back, for
+    the sender to keep."""
+    kept, status = [], 200
+    if request.method == "POST":
+        logger.info("request refused: the public form is paused")
+        status = 409
+        for name in _KEPT_WHILE_PAUSED:
+            field = PrayerRequest._meta.get_field(name)
+            value = str(request.POST.get(name, "")).replace("\x00", "").strip()[: field.max_length]
+            if value:
+                kept.append((AskForm.base_fields[name].label, value))
+    ctx = {"paused": True, "paused_message": message, "refused": request.method == "POST", "kept": kept}
+    return render(request, "requests_app/public/ask.html", ctx, status=status)
+
+
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -135,7 +159,11 @@ def ask(request: HttpRequest) -> HttpResponse:
 
     A filled honeypot is a 400 and too many requests from one client a 429:
     the form comes back with what was typed (the honeypot emptied) and says
-    why; nothing is stored or sent."""
+    why; nothing is stored or sent. While the church has paused the form,
+    its message instead (`_paused`)."""
+    current = church.current()
+    if not current.form_open:
+        return _paused(request, current.form_paused_message)
     form = AskForm(request.POST) if request.method == "POST" else AskForm()
     status = 200
     if form.is_bound and not form.is_valid():

@@ -38,6 +38,7 @@ from requests_app.models import (
     UpdateKind,
     Visibility,
 )
+from requests_app.team.members import MAX_CAPACITY
 from requests_app.views.outcomes import carry_out
 from requests_app.web.next_url import safe_next
 
@@ -281,10 +282,23 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "requests_app/request_detail.html", ctx)
 
 
+def _room_for_one_more(rows: list[User], *, can_manage_team: bool) -> None:
+    """For each intercessor who would be refused (full, or resting), what
+    "give room for one more" sets: capacity `load + 1` (never lowered, never
+    above the maximum) and available, posted to the team's limits view."""
+    limits_url = reverse("team_member_limits", args=[0]).rsplit("/0/", 1)
+    for row in rows:
+        row.can_take = row.available and not row.over_capacity
+        room = max(row.capacity, row.load + 1)
+        row.room_capacity = room if can_manage_team and not row.can_take and room <= MAX_CAPACITY else None
+        row.room_url = f"{limits_url[0]}/{row.pk}/{limits_url[1]}"
+
+
 def _assign_page(
     request: HttpRequest, prayer_request: PrayerRequest, rows: list[User], assignments, form
 ) -> HttpResponse:
     _release_controls(request.user, assignments, is_leader=True)
+    _room_for_one_more(rows, can_manage_team=rules.can_manage_team(request.user))
     ctx = {
         "prayer_request": prayer_request,
         "rows": rows,

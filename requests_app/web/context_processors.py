@@ -1,4 +1,6 @@
-from requests_app import roles
+from django.urls import reverse
+
+from requests_app import church, colours, roles
 
 
 def user_roles(request) -> dict:
@@ -8,3 +10,11 @@ def user_roles(request) -> dict:
     if user is None:
         return {"is_leader": False, "is_intercessor": False}
     return {"is_leader": roles.is_leader(user), "is_intercessor": roles.is_intercessor(user)}
+
+
+def church_settings(request) -> dict:
+    """`church` (its name in the header and page titles, its public page)
+    and `church_stylesheet`, the address of its accent colour's stylesheet."""
+    current = church.current()
+    sheet = colours.stylesheet(current.accent_colour)
+    return {"church": current, "church_stylesheet": reverse("church_stylesheet", args=[sheet.version])}

@@ -89,9 +89,12 @@ class NoStoreMiddleware:
 
     A page may show request content (a logged-in user's pages, the
     requester's follow-up page, the form with what was typed), and no shared
-    or browser cache may keep one. Static files are left alone. What a view
-    already said (never_cache's max-age=0, no-cache, must-revalidate) is kept:
-    the directives are merged.
+    or browser cache may keep one. Static files are left alone, and so is a
+    response a view marks `cacheable` (the church's stylesheet: colours, the
+    same for everyone), except that one carrying a cookie (a logged-in
+    user's session) is kept by the browser only, never by a shared cache.
+    What a view already said (never_cache's max-age=0, no-cache,
+    must-revalidate) is kept: the directives are merged.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -99,8 +102,13 @@ class NoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not _is_static(request):
-            patch_cache_control(response, no_store=True, private=True)
+        if _is_static(request):
+            return response
+        if getattr(response, "cacheable", False):
+            if response.cookies:
+                patch_cache_control(response, private=True)
+            return response
+        patch_cache_control(response, no_store=True, private=True)
         return response
 
 

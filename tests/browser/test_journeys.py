@@ -215,7 +215,7 @@ def test_it_walks_the_three_journeys(new_page, shoot):
     look(lead, "request-list")
     lead.get_by_role("link", name="Team", exact=True).click()
     expect(lead.get_by_role("heading", name="Team", exact=True)).to_be_visible()
-    expect(lead.get_by_text("Anna Faithful")).to_be_visible()
+    expect(lead.get_by_role("heading", name="Anna Faithful")).to_be_visible()
     look(lead, "team")
     lead.get_by_role("link", name="Coverage").click()
     expect(lead.get_by_role("heading", level=1)).to_be_visible()
