@@ -572,3 +572,19 @@ def test_it_lets_exactly_one_of_two_simultaneous_uses_through():
         assert user.check_password(winner)
         assert not user.check_password(loser)
         assert AccountLink.objects.get(user=user).used_at is not None
+
+
+def test_it_tells_every_leader_who_was_made_a_leader_by_whom_and_when(db, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    make_user("lydia", roles.LEADERS, email="lydia@example.org")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run("--email", "priscilla@example.org", "--name", "Priscilla Tentmaker")
+
+    told = {message.to[0]: message.body for message in mail.outbox}
+    assert set(told) == {"lydia@example.org", "priscilla@example.org"}
+    assert all(
+        re.search(r"Priscilla Tentmaker is now a leader .*\(by a command run on the server, .*\d{4}.*\)", body)
+        for body in told.values()
+    )

@@ -12,6 +12,7 @@ The threaded PostgreSQL test of "never zero leaders" is in
 tests/test_concurrency.py.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -356,7 +357,11 @@ def test_it_makes_an_intercessor_a_leader_and_tells_every_leader(
         "Anna",
     )
     assert sorted(message.to[0] for message in mail.outbox) == ["anna@example.org", "lydia@example.org"]
-    assert all("Anna is now a leader of the intercession team." in message.body for message in mail.outbox)
+    # Who, by whom, when.
+    assert all(
+        re.search(r"Anna is now a leader of the intercession team \(by Lydia Leader, .*\d{4}.*\)\.", message.body)
+        for message in mail.outbox
+    )
 
 
 def test_it_removes_the_leader_role_of_someone_who_intercedes(client, leader, django_capture_on_commit_callbacks):

@@ -253,18 +253,22 @@ def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> lis
     return []
 
 
-def leaders_changed(member, *, now_leader: bool) -> list[OutboxMessage]:
-    """Who leads has changed (`requests_app.team.members`): every active
-    leader is told, the person too, with no switch to turn it off: nobody
-    should become or stop being a leader without the others knowing. Their
-    name is said, nothing else."""
-    name = member.get_full_name() or member.get_username()
+def leaders_changed(member, *, now_leader: bool, by) -> list[OutboxMessage]:
+    """Who leads has changed (`requests_app.team`): every active leader is
+    told, the person too, with no switch to turn it off: nobody should become
+    or stop being a leader without the others knowing. Who, by whom (`by`
+    None: `create_leader` on the server) and when; nothing else."""
+    values = {
+        "name": _name_of(member),
+        "by": _name_of(by) if by is not None else _("a command run on the server"),
+        "when": date_format(timezone.localtime(), "DATETIME_FORMAT"),
+    }
     if now_leader:
         subject = _("A new leader of the intercession team")
-        sentence = _("%(name)s is now a leader of the intercession team.") % {"name": name}
+        sentence = _("%(name)s is now a leader of the intercession team (by %(by)s, %(when)s).") % values
     else:
         subject = _("A leader of the intercession team has changed")
-        sentence = _("%(name)s is no longer a leader of the intercession team.") % {"name": name}
+        sentence = _("%(name)s is no longer a leader of the intercession team (by %(by)s, %(when)s).") % values
     settings_link = compose.site_link(reverse("my_settings"))
     leaders = [user.email for user in compose.leaders()]
     messages = compose.queue(

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
 from requests_app.exceptions import IntercessionError
+from requests_app.mail import notifications
 from requests_app.models import AccountLink, AuditAction, IntercessorProfile, LinkPurpose, hash_token
 from requests_app.team import audit
 
@@ -147,6 +148,7 @@ def create_leader(email: str, name: str) -> tuple[User, str]:
     IntercessorProfile.objects.create(user=user)
     roles.forget(user)
     audit.record(AuditAction.LEADER_CREATED, actor=None, subject=user)
+    notifications.leaders_changed(user, now_leader=True, by=None)
     return user, issue_password_link(user, LinkPurpose.NEW_LEADER, NEW_LEADER_LINK_VALIDITY)
 
 

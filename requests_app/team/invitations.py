@@ -191,7 +191,7 @@ def accept(raw_token: str, password: str) -> User:
     roles.forget(user)
     audit.record(AuditAction.INVITATION_ACCEPTED, actor=user, subject=user, role=invitation.role)
     if roles.LEADERS in groups:
-        notifications.leaders_changed(user, now_leader=True)
+        notifications.leaders_changed(user, now_leader=True, by=invitation.invited_by)
     return user
 
 

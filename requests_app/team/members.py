@@ -105,7 +105,7 @@ def make_leader(member: User, *, by: Actor) -> User:
             raise MemberChangeRefused(_("%(name)s is already a leader.") % {"name": _name(locked)}, code="unchanged")
         locked.groups.add(_group(roles.LEADERS))
         audit.record(AuditAction.MADE_LEADER, actor=by, subject=locked)
-        notifications.leaders_changed(locked, now_leader=True)
+        notifications.leaders_changed(locked, now_leader=True, by=by)
     return _after_change(member, locked)
 
 
@@ -135,7 +135,7 @@ def remove_leader(member: User, *, by: Actor) -> User:
             )
         locked.groups.remove(_group(roles.LEADERS))
         audit.record(AuditAction.LEADER_ROLE_REMOVED, actor=by, subject=locked)
-        notifications.leaders_changed(locked, now_leader=False)
+        notifications.leaders_changed(locked, now_leader=False, by=by)
     return _after_change(member, locked)
 
 
@@ -255,7 +255,7 @@ def deactivate(member: User, *, by: Actor) -> int:
         released = services.release_all(locked, by=by, kind=UpdateKind.LEFT_TEAM)
         audit.record(AuditAction.DEACTIVATED, actor=by, subject=locked, assignments_released=released)
         if was_leader:
-            notifications.leaders_changed(locked, now_leader=False)
+            notifications.leaders_changed(locked, now_leader=False, by=by)
     _after_change(member, locked)
     return released
 
@@ -271,5 +271,5 @@ def reactivate(member: User, *, by: Actor) -> User:
         locked.save(update_fields=["is_active"])
         audit.record(AuditAction.REACTIVATED, actor=by, subject=locked)
         if roles.LEADERS in groups:
-            notifications.leaders_changed(locked, now_leader=True)
+            notifications.leaders_changed(locked, now_leader=True, by=by)
     return _after_change(member, locked)
