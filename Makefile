@@ -31,6 +31,9 @@ run: export INTERCESSION_SITE_URL ?= http://$(HOST):$(PORT)
 # newcomer reads, under the logins: this is the demo on your own computer,
 # and the README's "Deployment" says how to serve the app for real.
 run: export DJANGO_RUNSERVER_HIDE_WARNING ?= true
+# With DEBUG on and no INTERCESSION_ENCRYPTION_KEYS, settings.py makes a
+# development key once, in .dev-encryption-key (git-ignored), and reads it
+# on every later run: the demo database stays readable.
 run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
@@ -59,6 +62,8 @@ reset-demo: $(BIN)/.installed
 	$(BIN)/python manage.py seed_demo
 
 ## Serve the app as production does (DEBUG off, collectstatic, WhiteNoise, gunicorn) on http://$(HOST):$(PORT)
+# The encryption key is make run's development key (the same demo database),
+# unless INTERCESSION_ENCRYPTION_KEYS is set.
 serve: export DJANGO_DEBUG = 0
 serve: export DJANGO_ALLOWED_HOSTS = 127.0.0.1,localhost
 serve: export DJANGO_SECURE_SSL_REDIRECT = 0
@@ -71,6 +76,8 @@ serve: $(BIN)/.installed
 	@static_root=$$(mktemp -d) && trap 'rm -rf "$$static_root"' EXIT && trap 'exit 130' INT TERM && \
 	export DJANGO_STATIC_ROOT="$$static_root" && \
 	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" && \
+	export INTERCESSION_ENCRYPTION_KEYS="$${INTERCESSION_ENCRYPTION_KEYS:-$$(DJANGO_DEBUG=1 $(BIN)/python -c \
+		'import intercession.settings as s; print(s.development_encryption_key(s.DEVELOPMENT_ENCRYPTION_KEY_FILE))')}" && \
 	$(BIN)/python manage.py collectstatic --no-input -v 0 && \
 	$(BIN)/python manage.py migrate --no-input && \
 	$(BIN)/gunicorn -c gunicorn.conf.py intercession.wsgi

@@ -13,6 +13,7 @@ intercession_bench_* are ever created or dropped.
 """
 
 import argparse
+import base64
 import csv
 import datetime
 import json
@@ -159,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     postgres_url = args.postgres_url.rstrip("/")
     # One secret key for every process of the run (gunicorn's workers and
-    # the in-process client must agree on it to share sessions).
+    # the in-process client must agree on it to share sessions), and one
+    # encryption key (to read what the others stored).
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("INTERCESSION_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     sizes = sorted(set(args.sizes))
     results = {

@@ -2,16 +2,19 @@
 (DEBUG off, a real secret key, Argon2), with only what a loopback benchmark
 needs changed.
 
-The runner sets DATABASE_URL and DJANGO_SECRET_KEY in the environment before
-Django starts, so gunicorn's workers and the in-process client share them.
+The runner sets DATABASE_URL, DJANGO_SECRET_KEY and INTERCESSION_ENCRYPTION_KEYS
+in the environment before Django starts, so gunicorn's workers and the
+in-process client share them.
 """
 
+import base64
 import os
 import secrets
 
 # Defaults only: whatever the caller exported wins. The key is random per
 # run unless given; the runner exports one so every process agrees on it.
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("INTERCESSION_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")

@@ -7,10 +7,13 @@ local development; see the README for every variable.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from requests_app.privacy.keys import GENERATE_COMMAND, generate_key, parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +55,50 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for local development).")
     # Only ever used with DEBUG on, on a developer's machine.
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only
+
+
+# --- Encryption at rest ---------------------------------------------------
+# INTERCESSION_ENCRYPTION_KEYS: the keys that encrypt what the app stores
+# (e-mails waiting to be sent, so far), comma-separated, newest first (the
+# newest encrypts, every one decrypts: several are held during a rotation).
+# See the README's "Encryption at rest" and requests_app/privacy/keys.py.
+DEVELOPMENT_ENCRYPTION_KEY_FILE = BASE_DIR / ".dev-encryption-key"
+
+NO_ENCRYPTION_KEY = f"""Set INTERCESSION_ENCRYPTION_KEYS (or DJANGO_DEBUG=1 for local development).
+It is the key that encrypts what Intercession stores (e-mails waiting to be sent). Generate one with
+    {GENERATE_COMMAND}
+put it in /etc/intercession/intercession.env and back it up apart from the database backups:
+whatever was encrypted with a lost key can never be read again (waiting e-mails can no longer be sent)."""
+
+
+def development_encryption_key(path: Path) -> str:
+    """The key of a developer's machine (DEBUG only): made once, at `path`
+    (readable by its owner alone), then read from there, so a `make run`
+    database stays readable from one run to the next. Two processes starting
+    at once agree on one key: the file appears whole or not at all."""
+    if not path.exists():
+        draft = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as draft_file:
+            draft_file.write(generate_key() + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+INTERCESSION_ENCRYPTION_KEYS = env_list("INTERCESSION_ENCRYPTION_KEYS")
+if not INTERCESSION_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(NO_ENCRYPTION_KEY)
+    INTERCESSION_ENCRYPTION_KEYS = [development_encryption_key(DEVELOPMENT_ENCRYPTION_KEY_FILE)]
+try:
+    parse_keys(INTERCESSION_ENCRYPTION_KEYS)
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")

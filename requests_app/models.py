@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
+from requests_app.privacy.fields import EncryptedTextField
 
 
 class Category(models.TextChoices):
@@ -565,12 +566,14 @@ class OutboxMessage(models.Model):
     """An e-mail waiting to be sent, written in the same transaction as the
     change that caused it (`requests_app.mail.notifications`), delivered afterwards
     by `requests_app.mail.outbox`. Carries no confidential content: the app's name,
-    a generic sentence and a link."""
+    a generic sentence and a link. The bodies are encrypted at rest (a link
+    in them may be secret: a follow-up, an invitation, a password reset), and
+    those of secret links are emptied once sent."""
 
     to = models.EmailField()
     subject = models.CharField(max_length=200)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    body_text = EncryptedTextField()
+    body_html = EncryptedTextField(blank=True)
     kind = models.CharField(max_length=30)
     # For log lines (ids only); null for e-mails about no one request.
     prayer_request = models.ForeignKey(

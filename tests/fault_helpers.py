@@ -130,6 +130,8 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update(
         {
             "DJANGO_SECRET_KEY": "fault-tests-secret-key-" + "x" * 40,
+            # The suite's own key: the test process reads what the served app stored.
+            "INTERCESSION_ENCRYPTION_KEYS": os.environ["INTERCESSION_ENCRYPTION_KEYS"],
             "DJANGO_DEBUG": "0",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "DJANGO_SECURE_SSL_REDIRECT": "0",

@@ -9,6 +9,7 @@ own. The deploy checks need `systemd-analyze` and `caddy` (.ci/run installs
 Caddy) and are skipped, with that reason, without them.
 """
 
+import base64
 import datetime
 import gzip
 import json
@@ -486,6 +487,7 @@ def test_the_environment_example_names_only_variables_the_app_reads():
     assert named - variables() == set()
     assert {
         "DJANGO_SECRET_KEY",
+        "INTERCESSION_ENCRYPTION_KEYS",
         "DJANGO_ALLOWED_HOSTS",
         "DATABASE_URL",
         "DJANGO_CACHE_URL",
@@ -507,8 +509,16 @@ def example_environment() -> dict[str, str]:
     return env
 
 
+def generated_secrets() -> dict[str, str]:
+    """What an operator generates for the example's CHANGE-ME secrets."""
+    return {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "INTERCESSION_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
 def test_the_environment_example_passes_the_deploy_check():
-    env = {**example_environment(), "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PATH": os.environ["PATH"]}
+    env = {**example_environment(), **generated_secrets(), "PATH": os.environ["PATH"]}
 
     result = run_tool([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env)
 
@@ -516,7 +526,7 @@ def test_the_environment_example_passes_the_deploy_check():
 
 
 def test_the_deploy_check_refuses_what_make_serve_sets_for_plain_http():
-    env = {**example_environment(), "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "PATH": os.environ["PATH"]}
+    env = {**example_environment(), **generated_secrets(), "PATH": os.environ["PATH"]}
     env["DJANGO_SECURE_COOKIES"] = "0"
 
     result = run_tool([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env)

@@ -45,10 +45,11 @@ TIMED_OUT = "You were logged out after a time without activity"
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    """What an operator sets: a long random key, the host, DEBUG left off."""
+    """What an operator sets: a long random key, an encryption key, the host, DEBUG left off."""
     return {
         "PATH": os.environ["PATH"],
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "INTERCESSION_ENCRYPTION_KEYS": os.environ["INTERCESSION_ENCRYPTION_KEYS"],
         "DJANGO_ALLOWED_HOSTS": "pray.example.org",
         **extra,
     }

@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_settings(env: dict[str, str], expression: str) -> subprocess.CompletedProcess:
-    """Import the settings module in a clean process with only `env` set."""
-    clean_env = {"PATH": os.environ["PATH"], **env}
+    """Import the settings module in a clean process with only `env` set
+    (and the suite's encryption key, which production settings require)."""
+    clean_env = {
+        "PATH": os.environ["PATH"],
+        "INTERCESSION_ENCRYPTION_KEYS": os.environ["INTERCESSION_ENCRYPTION_KEYS"],
+        **env,
+    }
     return subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", f"import intercession.settings as s; print({expression})"],
         cwd=ROOT,

@@ -29,6 +29,8 @@ from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
 from requests_app.models import OutboxMessage
+from requests_app.privacy import keys
+from requests_app.privacy.fields import stored
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,29 @@ def _locked(queryset):
 BATCH_SIZE = 100
 
 
+# Encrypted at rest (OutboxMessage): read sealed, opened one message at a time.
+BODIES = ("body_text", "body_html")
+
+
+def _locked_batch(due, size: int) -> list[OutboxMessage]:
+    """Up to `size` due messages, locked, with their bodies as stored
+    (sealed): `_open` decrypts them one by one."""
+    sealed = {f"sealed_{name}": stored(name) for name in BODIES}
+    return list(_locked(due.order_by("next_attempt_at", "pk").defer(*BODIES).annotate(**sealed))[:size])
+
+
+def _open(message: OutboxMessage) -> None:
+    """Decrypt the bodies of a message of `_locked_batch`. A body no
+    configured key opens (the key was removed too early, or the row was
+    altered) fails this message alone, logged with the key's id: the others
+    of the batch are still sent."""
+    for name in BODIES:
+        sealed = getattr(message, f"sealed_{name}")
+        setattr(message, name, keys.decrypt(sealed) if sealed else sealed)
+
+
 def _send(message: OutboxMessage, mail_connection) -> None:
+    _open(message)
     email = EmailMultiAlternatives(message.subject, message.body_text, None, [message.to], connection=mail_connection)
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
@@ -117,7 +141,7 @@ def _deliver_batch(size: int, id_list: list[int] | None, mail_connection) -> tup
         due = OutboxMessage.objects.due(timezone.now(), max_attempts())
         if id_list is not None:
             due = due.filter(pk__in=id_list)
-        batch = list(_locked(due.order_by("next_attempt_at", "pk"))[:size])
+        batch = _locked_batch(due, size)
         if not batch:
             return 0, 0
         sent, failures = [], []
@@ -134,6 +158,10 @@ def _deliver_batch(size: int, id_list: list[int] | None, mail_connection) -> tup
                 for message in batch:
                     try:
                         _send(message, mail_connection)
+                    except keys.DecryptionError as exc:
+                        logger.error("outbox message %s cannot be decrypted (key id %s)", message.pk, exc.key_id)
+                        message.last_error = type(exc).__name__
+                        failures.append(message)
                     except Exception as exc:
                         message.last_error = type(exc).__name__[:200]
                         failures.append(message)

@@ -24,6 +24,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 
+from requests_app.privacy.keys import DecryptionError
+
 # Session keys, in seconds since the epoch (JSON-serialisable integers).
 LOGGED_IN_AT = "_intercession_logged_in_at"
 LAST_SEEN_AT = "_intercession_last_seen_at"
@@ -247,12 +249,23 @@ def database_unavailable(request: HttpRequest | None, exc: BaseException) -> Htt
     return response
 
 
+def undecryptable(exc: DecryptionError) -> HttpResponse:
+    """The page for a stored value that no key of INTERCESSION_ENCRYPTION_KEYS
+    opens: the site's 500 page, which shows nothing of the row. Logged as one
+    line, the error's class and the key's id (which key is missing), without
+    the traceback, whose frames hold rows."""
+    logger.error("%s (key id %s): %s", type(exc).__name__, exc.key_id or "unknown", exc.reason)
+    return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
 class DatabaseErrorMiddleware:
     """A database error in a view is a clear page, not a crash: 409 "someone
     else is changing this request" for a lock that was not granted in time,
     503 "temporarily unavailable, nothing was saved" when PostgreSQL is away
     (restarting, unreachable) or a statement ran too long. The view's
-    transaction was rolled back, so nothing was changed.
+    transaction was rolled back, so nothing was changed. A stored value that
+    cannot be decrypted is the 500 page, logged with the key's id only
+    (`undecryptable`).
 
     Errors outside the view reach the site's handlers, which answer the
     same way: `server_error` (handler500) for loading the session,
@@ -271,6 +284,8 @@ class DatabaseErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError) and is_transient(exception):
             return database_unavailable(request, exception)
+        if isinstance(exception, DecryptionError):
+            return undecryptable(exception)
         return None
 
 
