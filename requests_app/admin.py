@@ -11,20 +11,22 @@ prayer logs are not in the admin at all: the app never edits or deletes them.
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group, User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.forms.login import AdminLoginForm
 from requests_app.models import Category, IntercessorProfile, PrayerRequest
 
 REDACTED = _("— confidential —")
 
 
-class IntercessorProfileForm(forms.ModelForm):
+class IntercessorProfileForm(InputHygiene, forms.ModelForm):
     preferred_categories = forms.MultipleChoiceField(
         label=_("preferred categories"),
         choices=Category.choices,
@@ -45,6 +47,24 @@ class IntercessorProfileInline(admin.StackedInline):
     extra = 0
 
 
+class AccountChoice(AutocompleteSelect):
+    """Django's autocomplete box, which looks up the posted value to show
+    it again: a value that is not an id (letters, a megabyte) fails that
+    lookup with a 500 when the form is shown with its errors. Here such a
+    value is shown as no choice; the field's own message says what was wrong."""
+
+    def optgroups(self, name, value, attr=None):
+        target = self.field.remote_field.model._meta.pk
+        ids = []
+        for one in value:
+            try:
+                target.to_python(one)
+            except ValidationError:
+                continue
+            ids.append(one)
+        return super().optgroups(name, ids, attr)
+
+
 @admin.register(IntercessorProfile)
 class IntercessorProfileAdmin(admin.ModelAdmin):
     form = IntercessorProfileForm
@@ -56,6 +76,15 @@ class IntercessorProfileAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         return ["user", *IntercessorProfileForm.Meta.fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A profile belongs to its account for good.
+        return ["user"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["widget"] = AccountChoice(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("preferred categories"))
     def categories(self, profile: IntercessorProfile) -> str:
@@ -70,7 +99,7 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
-class AccountForm(UserChangeForm):
+class AccountForm(InputHygiene, UserChangeForm):
     """The admin's account form, with `Leaders` out of its reach: who leads
     is changed only by a leader on the team page (or `create_leader` on the
     server), which tells every leader and enters the audit log. So the

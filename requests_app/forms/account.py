@@ -4,12 +4,13 @@ team member's e-mail choices."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.models import Category, Delivery, IntercessorProfile, NotificationPreferences
 
 MIN_CAPACITY, MAX_CAPACITY = 0, 50
 
 
-class IntercessorSettingsForm(forms.ModelForm):
+class IntercessorSettingsForm(InputHygiene, forms.ModelForm):
     error_messages = {
         "max_active_assignments": {
             "required": _("Say how many requests you can carry (0 if none for now)."),
@@ -53,7 +54,7 @@ LEADER_SWITCHES = ["new_requests", "requester_updates", "releases", "leader_summ
 INTERCESSOR_SWITCHES = ["my_assignments", "prayer_reminders"]
 
 
-class EmailPreferencesForm(forms.ModelForm):
+class EmailPreferencesForm(InputHygiene, forms.ModelForm):
     """Which of the team's e-mails I receive, and when: the switches of my
     roles only (a leader has no prayer reminders unless they intercede)."""
 

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import church
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.forms.public import TOO_LONG
 from requests_app.models import Category, ChurchSettings
 from requests_app.team import church_settings
@@ -41,7 +42,7 @@ def _number(name: str, label, help_text) -> forms.IntegerField:
     )
 
 
-class ChurchSettingsForm(forms.ModelForm):
+class ChurchSettingsForm(InputHygiene, forms.ModelForm):
     """Every setting on one page; the categories' order as one select per
     place (`category_1` … `category_9`), each category in exactly one."""
 

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.models import TeamRole
 from requests_app.team import accounts
 
@@ -12,17 +13,19 @@ NAME_MAX = 2 * User._meta.get_field("first_name").max_length + 1
 EMAIL_MAX = 254
 
 
-class InviteForm(forms.Form):
+class InviteForm(InputHygiene, forms.Form):
     error_messages = {
         "name": {
             "required": _("Give the name of the person you invite."),
             "max_length": _("Give a name of at most %(limit_value)d characters."),
             "null_characters_not_allowed": _("A name may not hold control characters."),
+            "invisible_characters": _("A name may not hold control characters."),
         },
         "email": {
             "required": _("Give an e-mail address."),
             "max_length": _("This is not an e-mail address."),
             "null_characters_not_allowed": _("This is not an e-mail address."),
+            "invalid": _("This is not an e-mail address."),
         },
         "role": {
             "required": _("Choose intercessor, leader, or both."),

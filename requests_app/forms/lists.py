@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import church
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.models import Category, PrayerRequestQuerySet, Status
 
 SEARCH_MAX_LENGTH = 100
@@ -18,7 +19,7 @@ ANY, YES, NO = "", "yes", "no"
 _YES_NO_CHOICES = [(ANY, _("Any")), (YES, _("Yes")), (NO, _("No"))]
 
 
-class RequestFilterForm(forms.Form):
+class RequestFilterForm(InputHygiene, forms.Form):
     """The leader's filters over every request."""
 
     error_messages = {
@@ -83,7 +84,7 @@ class RequestFilterForm(forms.Form):
         return requests
 
 
-class CoverageForm(forms.Form):
+class CoverageForm(InputHygiene, forms.Form):
     """How many days without prayer make a gap."""
 
     error_messages = {

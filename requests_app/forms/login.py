@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.template import loader
 
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.mail import password_reset
 
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length
@@ -31,15 +32,15 @@ class _UsernameLengthChecked:
         return username
 
 
-class LoginForm(_UsernameLengthChecked, AuthenticationForm):
+class LoginForm(InputHygiene, _UsernameLengthChecked, AuthenticationForm):
     pass
 
 
-class AdminLoginForm(_UsernameLengthChecked, AdminAuthenticationForm):
+class AdminLoginForm(InputHygiene, _UsernameLengthChecked, AdminAuthenticationForm):
     pass
 
 
-class ResetForm(PasswordResetForm):
+class ResetForm(InputHygiene, PasswordResetForm):
     """Django's reset form, writing its e-mail to the outbox instead of
     sending it in the request (`requests_app.mail.password_reset`)."""
 

@@ -5,10 +5,11 @@ posted; whether the change is allowed is for `requests_app.team.members`."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.team.members import MAX_CAPACITY, MIN_CAPACITY
 
 
-class LimitsForm(forms.Form):
+class LimitsForm(InputHygiene, forms.Form):
     error_messages = {
         "capacity": {
             "required": _("Say how many requests they can carry (0 if none for now)."),
@@ -28,7 +29,7 @@ class LimitsForm(forms.Form):
     available = forms.BooleanField(label=_("Available for new assignments"), required=False)
 
 
-class RoleChangeForm(forms.Form):
+class RoleChangeForm(InputHygiene, forms.Form):
     MAKE_LEADER, REMOVE_LEADER = "make_leader", "remove_leader"
     MAKE_INTERCESSOR, REMOVE_INTERCESSOR = "make_intercessor", "remove_intercessor"
 

@@ -2,13 +2,12 @@
 through the follow-up link. Every field is listed explicitly, so nothing a
 visitor adds to a POST (a status, a token hash) ever reaches the model."""
 
-import unicodedata
-
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import church
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.models import PrayerRequest
 
 NOTE_MAX_LENGTH = 4000
@@ -24,7 +23,25 @@ class EmptiedTextInput(forms.TextInput):
         return None
 
 
-class AskForm(forms.ModelForm):
+class HoneypotField(forms.CharField):
+    """The honeypot: hidden from people (and screen readers), the kind of
+    field a spam robot fills in. Whatever is in it, even a NUL, only makes
+    it filled: its form then says why it refused (its `honeypot` message),
+    never a message under a field nobody sees."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Leave this empty"),
+            required=False,
+            # Never shown again filled: a person whose browser filled it in
+            # can send the form again as it is.
+            widget=EmptiedTextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+            **kwargs,
+        )
+        self.validators = []
+
+
+class AskForm(InputHygiene, forms.ModelForm):
     """A new request, as the requester writes it. `services.submit_request`
     takes exactly the model's fields (`request_fields()`).
 
@@ -32,14 +49,9 @@ class AskForm(forms.ModelForm):
     the kind of field a spam robot fills in. Filled, the form is refused."""
 
     HONEYPOT = "website"
+    hygiene_exempt = (HONEYPOT,)
 
-    website = forms.CharField(
-        label=_("Leave this empty"),
-        required=False,
-        # Never shown again filled: a person whose browser filled it in can
-        # send the form again as it is.
-        widget=EmptiedTextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-    )
+    website = HoneypotField()
 
     class Meta:
         model = PrayerRequest
@@ -157,7 +169,7 @@ class AskForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class FollowupUpdateForm(forms.Form):
+class FollowupUpdateForm(InputHygiene, forms.Form):
     """A note from the requester to the team."""
 
     note = forms.CharField(
@@ -172,7 +184,7 @@ class FollowupUpdateForm(forms.Form):
     )
 
 
-class PraiseReportForm(forms.Form):
+class PraiseReportForm(InputHygiene, forms.Form):
     """The answer has been seen: what happened."""
 
     note = forms.CharField(
@@ -187,7 +199,7 @@ class PraiseReportForm(forms.Form):
     )
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(InputHygiene, forms.Form):
     """Withdrawing the request, with an optional word to the team."""
 
     note = forms.CharField(
@@ -199,7 +211,7 @@ class WithdrawForm(forms.Form):
     )
 
 
-class ConfidentialityForm(forms.Form):
+class ConfidentialityForm(InputHygiene, forms.Form):
     """The confidentiality the requester wants: sent as the wanted value, not
     as a toggle, so a form sent twice changes it once."""
 
@@ -226,9 +238,8 @@ class AddressInput(forms.EmailInput):
 
 class AddressField(forms.EmailField):
     """An e-mail address, with one clear message for whatever is wrong with
-    it, that also refuses invisible characters (a right-to-left override, a
-    zero-width space, a NUL): Django's validator lets some through in the
-    domain, where they make one address look like another."""
+    it. (Invisible characters, which Django's validator lets through in the
+    domain, are refused by `InputHygiene` with the field's "invalid" message.)"""
 
     def validate(self, value):
         super().validate(value)
@@ -238,8 +249,6 @@ class AddressField(forms.EmailField):
                 code="max_length",
                 params={"limit_value": self.max_length, "show_value": len(value)},
             )
-        if any(unicodedata.category(character).startswith("C") for character in value):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
 
     def run_validators(self, value):
         try:
@@ -248,7 +257,7 @@ class AddressField(forms.EmailField):
             raise exc.error_list[0] from None
 
 
-class LostLinkForm(forms.Form):
+class LostLinkForm(InputHygiene, forms.Form):
     """ "Lost your link?": the address the requester gave when asking.
 
     Nothing here looks the address up: `views.public.followup_lost` answers
@@ -256,6 +265,7 @@ class LostLinkForm(forms.Form):
     on the ask form."""
 
     HONEYPOT = "website"
+    hygiene_exempt = (HONEYPOT,)
 
     email = AddressField(
         label=_("The e-mail address you gave"),
@@ -268,11 +278,7 @@ class LostLinkForm(forms.Form):
             "max_length": TOO_LONG,
         },
     )
-    website = forms.CharField(
-        label=_("Leave this empty"),
-        required=False,
-        widget=EmptiedTextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
-    )
+    website = HoneypotField()
 
     error_messages = {
         "honeypot": _(

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
+from requests_app.forms.hygiene import InputHygiene
 from requests_app.models import Status, Visibility
 
 NOTE_MAX_LENGTH = 4000
@@ -25,7 +26,7 @@ _VISIBILITY_ERRORS = {
 }
 
 
-class MoveForm(forms.Form):
+class MoveForm(InputHygiene, forms.Form):
     """One of the status buttons, with an optional note.
 
     A move is a fact of the request's life, so it is never private: its note
@@ -55,7 +56,7 @@ class MoveForm(forms.Form):
     )
 
 
-class UpdateForm(forms.Form):
+class UpdateForm(InputHygiene, forms.Form):
     """A note in the story. `visibilities` narrows the choices shown (an
     intercessor not assigned may only keep a private journal); when posted,
     every visibility is accepted here and the service decides."""
@@ -83,7 +84,7 @@ class UpdateForm(forms.Form):
                 self.fields["visibility"].initial = allowed[0]
 
 
-class PrayForm(forms.Form):
+class PrayForm(InputHygiene, forms.Form):
     """What the shared "I prayed" partial posts."""
 
     minutes = forms.IntegerField(
@@ -100,6 +101,8 @@ class PrayForm(forms.Form):
     note = forms.CharField(
         required=False,
         max_length=SHORT_NOTE_MAX_LENGTH,
+        # As the partial shows it: a note of several lines.
+        widget=forms.Textarea,
         error_messages=_NOTE_ERRORS,
     )
     submission_key = forms.CharField(
@@ -111,7 +114,7 @@ class PrayForm(forms.Form):
     # the prayer; the view takes it only if it is a path of ours (web/next_url).
 
 
-class ReleaseForm(forms.Form):
+class ReleaseForm(InputHygiene, forms.Form):
     note = forms.CharField(
         label=_("Note to the leaders (optional)"),
         required=False,
@@ -129,7 +132,7 @@ def _choices(candidates: Iterable[User], excluded_ids: Iterable[int]) -> list[tu
     ]
 
 
-class AssignForm(forms.Form):
+class AssignForm(InputHygiene, forms.Form):
     """A checkbox per intercessor who is not already assigned. `candidates`
     is the annotated list the page shows, so the choices and the rows are
     the same people."""
@@ -153,7 +156,7 @@ class AssignForm(forms.Form):
         return [self._by_id[pk] for pk in self.cleaned_data["intercessors"]]
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(InputHygiene, forms.Form):
     """Hand one assignment to one other intercessor."""
 
     intercessor = forms.ChoiceField(

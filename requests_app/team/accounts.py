@@ -18,7 +18,6 @@ different domains cannot collide.
 
 import re
 import secrets
-import unicodedata
 from datetime import timedelta
 
 from django.contrib.auth.base_user import BaseUserManager
@@ -31,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from requests_app import roles
+from requests_app import roles, text
 from requests_app.exceptions import IntercessionError
 from requests_app.mail import notifications
 from requests_app.models import AccountLink, AuditAction, IntercessorProfile, LinkPurpose, hash_token
@@ -69,6 +68,8 @@ def clean_email(address: str) -> str:
     if not address:
         raise ValidationError(_("Give an e-mail address."), code="required")
     try:
+        if text.address_problem(address):
+            raise ValidationError("invisible characters")
         validate_email(address)
     except ValidationError:
         raise ValidationError(_("This is not an e-mail address."), code="invalid") from None
@@ -88,22 +89,14 @@ def clean_email(address: str) -> str:
     return address
 
 
-# Bidirectional overrides and isolates can make a name read as another one;
-# joiners (used in Persian, Indic scripts) are left alone.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _is_control(character: str) -> bool:
-    """NUL, tabs, line breaks, lone surrogates (undecodable bytes of a
-    command line), or a bidirectional control."""
-    return unicodedata.category(character) in ("Cc", "Cs") or character in _BIDI_CONTROLS
-
-
 def split_name(name: str) -> tuple[str, str]:
     """("Lydia", "van der Berg") from "Lydia van der Berg": the first word is
     the first name (what the pages call the person), the rest the last name."""
-    name = unicodedata.normalize("NFC", name or "")
-    if any(_is_control(character) for character in name):
+    # A name is one line (`requests_app.text`): no NUL, tab or line break, no
+    # lone surrogate (undecodable bytes of a command line), no bidirectional
+    # override or zero-width character that would make it read as another.
+    name = text.normalise(name or "")
+    if text.single_line_problem(name):
         raise ValidationError(_("A name may not hold control characters."), code="control_characters")
     words = name.split()
     if not words:

@@ -12,7 +12,6 @@ which are the church's words, not settings); and the cached settings
 dropped once it commits, so the next page shows the new ones.
 """
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from requests_app import church, colours, rules
+from requests_app import church, colours, rules, text
 from requests_app.exceptions import NotAllowed
 from requests_app.models import AuditAction, Category, ChurchSettings
 from requests_app.team import audit
@@ -47,12 +46,6 @@ CHANGED = "changed"
 # One line each: the header, page titles, e-mail subjects.
 SINGLE_LINE = frozenset({"name", "contact"})
 
-# Bidirectional overrides and isolates make a text read as another one
-# (as in `team.accounts`); the marks Arabic and Hebrew need are left alone.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# What a text of several lines may hold of the control characters.
-_LAYOUT = frozenset("\r\n\t")
-
 MESSAGES = {
     "control_characters": _(
         "Remove the invisible control characters (such as a NUL or a right-to-left override) from this text."
@@ -73,14 +66,18 @@ class _Refusal(ValidationError):
 
 
 def check_text(value: str, *, single_line: bool) -> str:
-    """The text without white space around it, refused if it holds control
-    characters (line breaks are allowed where the text has several lines)."""
-    value = value.strip()
-    allowed = frozenset() if single_line else _LAYOUT
-    for character in value:
-        is_control = unicodedata.category(character) in ("Cc", "Cs") or character in _BIDI_CONTROLS
-        if is_control and character not in allowed:
-            raise _Refusal("control_characters")
+    """The text in NFC without white space around it, refused if it holds
+    invisible characters (`requests_app.text`: line breaks are allowed
+    where the text has several lines, whose edges lose them)."""
+    value = text.normalise(value)
+    if single_line:
+        value = value.strip()
+        problem = text.single_line_problem(value)
+    else:
+        value = text.strip_edges(value)
+        problem = text.multi_line_problem(value)
+    if problem:
+        raise _Refusal("control_characters")
     return value
 
 
