@@ -25,11 +25,26 @@ the life of a request in PRODUCT.md):
   (Intercessors, with active assignments on open, confidential and
   non-confidential requests), both with the password `KNOWN_PASSWORD`.
 
+The text is stored as the app stores it (`requests_app.privacy`): every
+encrypted column holds a real envelope under the newest key of
+INTERCESSION_ENCRYPTION_KEYS, each request has its address's digest and
+one `SearchDigest` row per distinct word of its title, "for whom" and
+details, so the ORM reads it, leaders' search and "Lost your link?" find
+it. To stay set-based the envelopes are made once in Python for each value
+the SQL picks from (about two hundred: the text arrays below, 64
+precomposed details, 64 addresses) and many rows share one envelope, nonce
+included. That is acceptable for synthetic data under a throwaway key, and
+only for it: it shows which rows hold the same text, which the app's own
+writes (a fresh nonce each) never do. Export the same key for
+`bench.measure` (`bench.run` does): under another key nothing can be read,
+and `generated_size` will not offer the database for reuse.
+
 `fill()` works on whichever database Django's default connection points at
 (tests/test_bench.py uses it on the test database); `main()` is the CLI.
 """
 
 import argparse
+import itertools
 import os
 import re
 import sys
@@ -51,6 +66,7 @@ REBUILD_INDEXES_FROM = 20_000
 # are dropped during the load and rebuilt after it.
 BULK_TABLES = (
     "requests_app_prayerrequest",
+    "requests_app_searchdigest",
     "requests_app_assignment",
     "requests_app_statusupdate",
     "requests_app_prayerlog",
@@ -87,6 +103,78 @@ NOTES = [
     "Sensing peace about this one.", "Still standing in the gap.", "Fasted and prayed this morning.",
 ]  # fmt: skip
 CATEGORIES = ["health", "family", "salvation", "marriage", "finances", "work", "church", "nation", "other"]
+# The details are one of these many three-sentence texts, and an address
+# one of these many requesterN@example.org (see _texts).
+DETAILS_CHOICES = 64
+ADDRESS_CHOICES = 64
+PRIVATE_NOTE_PREFIX = "My own note: "
+FOR_THE_REQUESTER_NOTE = "We are praying for you."
+BACK_TO_INTERCESSION_NOTE = "More is still needed."
+
+# Which choice each row takes, as 1-based SQL indexes on bench_plan's
+# columns (never random(), so the text and its digests agree): the pick of
+# the envelope and of the search digests (or of the address and its digest)
+# use the same expression.
+FOR_WHOM_INDEX = f"(1 + floor(p.r3 * {len(FOR_WHOM)})::int)"
+TITLE_INDEX = f"(1 + floor(((p.id * 17) %% 101) / 101.0 * {len(TITLES)})::int)"
+DETAILS_INDEX = f"(1 + ((p.id * 29) %% {DETAILS_CHOICES})::int)"
+ADDRESS_INDEX = f"(1 + (p.id %% {ADDRESS_CHOICES})::int)"
+NAME_INDEX = f"(1 + floor(p.r4 * {len(FIRST_NAMES)})::int)"
+NOTE_INDEX = f"(1 + floor(p.r4 * {len(NOTES)})::int)"
+
+
+def details_texts() -> list[str]:
+    """The DETAILS_CHOICES details a request may have: distinct ordered
+    triples of SENTENCES, spread over all of them."""
+    triples = list(itertools.permutations(SENTENCES, 3))
+    # 617 is prime and does not divide len(triples) (1320): every index differs.
+    return [" ".join(triples[(number * 617) % len(triples)]) for number in range(DETAILS_CHOICES)]
+
+
+def addresses() -> list[str]:
+    return [f"requester{number}@example.org" for number in range(1, ADDRESS_CHOICES + 1)]
+
+
+def _texts() -> dict[str, list[str] | str]:
+    """The SQL parameters of the stored text: for each array a row picks
+    from, the envelope of every value (keys.encrypt, the newest key), and
+    the blind index of each choice (blind_index, the digests the services
+    would keep), as the app writes them.
+
+    One envelope per value, shared by every row that picks it: acceptable
+    for synthetic benchmark data under a throwaway key (it shows which rows
+    hold the same text), never for real data."""
+    from requests_app.privacy import blind_index, keys
+
+    def sealed(values: list[str]) -> list[str]:
+        return [keys.encrypt(value) for value in values]
+
+    def digests(values: list[str]) -> list[str]:
+        # One choice's word digests, space-separated (the rows of a
+        # two-dimensional text[] must be of one length); the SQL splits them.
+        return [" ".join(sorted(blind_index.word_digests(value))) for value in values]
+
+    details = details_texts()
+    return {
+        "for_whom_sealed": sealed(FOR_WHOM),
+        "for_whom_digests": digests(FOR_WHOM),
+        "titles_sealed": sealed(TITLES),
+        "titles_digests": digests(TITLES),
+        "details_sealed": sealed(details),
+        "details_digests": digests(details),
+        "names_sealed": sealed(FIRST_NAMES),
+        "addresses_sealed": sealed(addresses()),
+        "address_digests": [blind_index.address_digest(address) for address in addresses()],
+        "notes_sealed": sealed(NOTES),
+        "private_notes_sealed": sealed([PRIVATE_NOTE_PREFIX + note for note in NOTES]),
+        "note_for_the_requester_sealed": keys.encrypt(FOR_THE_REQUESTER_NOTE),
+        "note_back_to_intercession_sealed": keys.encrypt(BACK_TO_INTERCESSION_NOTE),
+    }
+
+
+def _chosen(parameter: str, index_expression: str) -> str:
+    """The element `index_expression` of the text[] query parameter `parameter`."""
+    return f"(%({parameter})s::text[])[{index_expression}]"
 
 
 def _sql_array(values: list[str]) -> str:
@@ -164,6 +252,7 @@ def fill(size: int, *, out=sys.stdout) -> dict[str, int]:
         "password": password,
         "history_seconds": HISTORY_DAYS * 86400,
         "prayers": PRAYERS_PER_REQUEST,
+        **_texts(),
     }
     rebuild = size >= REBUILD_INDEXES_FROM
 
@@ -192,6 +281,8 @@ def fill(size: int, *, out=sys.stdout) -> dict[str, int]:
         clock.step("plan of every request's life")
         _insert_requests(cursor, params)
         clock.step(f"{size:,} prayer requests")
+        _insert_search_digests(cursor, params)
+        clock.step("search digests (the blind index)")
         _insert_assignments(cursor, params)
         clock.step("assignments")
         _insert_status_updates(cursor, params)
@@ -393,24 +484,26 @@ def _insert_requests(cursor, params: dict) -> None:
     # entries 5 and 11 of _insert_status_updates).
     last_prayed = _has_column(cursor, "requests_app_prayerrequest", "last_prayed_at")
     entered = "CASE WHEN p.assigned THEN greatest(p.assigned_at + interval '1 millisecond', p.back_time) END"
-    details = f"{_pick(SENTENCES, 'p.r1')} || ' ' || {_pick(SENTENCES, 'p.r2')} || ' ' || {_pick(SENTENCES, 'p.r4')}"
+    # Every text column holds an envelope (or "", as the field keeps an
+    # empty value), and the address's digest is that of the address picked.
     cursor.execute(
         f"""
         INSERT INTO requests_app_prayerrequest (
             id, for_whom, category, title, details, is_urgent, is_confidential, status,
-            requester_name, requester_email, wants_updates, followup_token_hash,
+            requester_name, requester_email, requester_email_digest, wants_updates, followup_token_hash,
             created_at, updated_at, breakthrough_at, answered_at, closed_at
             {", last_prayed_at, entered_intercession_at" if last_prayed else ""})
         SELECT p.id,
-               {_pick(FOR_WHOM, "p.r3")},
+               {_chosen("for_whom_sealed", FOR_WHOM_INDEX)},
                {_pick(CATEGORIES, "((p.id * 31) %% 97) / 97.0")},
-               {_pick(TITLES, "((p.id * 17) %% 101) / 101.0")},
-               {details},
+               {_chosen("titles_sealed", TITLE_INDEX)},
+               {_chosen("details_sealed", DETAILS_INDEX)},
                (p.id * 11) %% 100 < 8,
                p.id %% 10 = 3,
                p.status,
-               CASE WHEN p.r2 < 0.6 THEN {_pick(FIRST_NAMES, "p.r4")} ELSE '' END,
-               CASE WHEN p.r2 < 0.4 THEN 'requester' || p.id || '@example.org' ELSE '' END,
+               CASE WHEN p.r2 < 0.6 THEN {_chosen("names_sealed", NAME_INDEX)} ELSE '' END,
+               CASE WHEN p.r2 < 0.4 THEN {_chosen("addresses_sealed", ADDRESS_INDEX)} ELSE '' END,
+               CASE WHEN p.r2 < 0.4 THEN {_chosen("address_digests", ADDRESS_INDEX)} ELSE '' END,
                p.r2 < 0.2,
                encode(sha256(('bench-followup-' || p.id)::bytea), 'hex'),
                p.created_at,
@@ -421,6 +514,31 @@ def _insert_requests(cursor, params: dict) -> None:
                {f", p.last_prayer, {entered}" if last_prayed else ""}
         FROM bench_plan p
         ORDER BY p.id
+        """,  # noqa: S608
+        params,
+    )
+
+
+def _insert_search_digests(cursor, params: dict) -> None:
+    """The blind index the services keep (PrayerRequest.index_text): one row
+    per distinct word digest of the request's title, "for whom" and
+    details, picked with the same indexes as the text itself."""
+    words = " || ' ' || ".join(
+        _chosen(parameter, index)
+        for parameter, index in (
+            ("titles_digests", TITLE_INDEX),
+            ("for_whom_digests", FOR_WHOM_INDEX),
+            ("details_digests", DETAILS_INDEX),
+        )
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO requests_app_searchdigest (prayer_request_id, digest)
+        SELECT p.id, w.digest
+        FROM bench_plan p
+        CROSS JOIN LATERAL (
+            SELECT DISTINCT u.digest FROM unnest(string_to_array({words}, ' ')) AS u (digest) WHERE u.digest <> ''
+        ) AS w
         """,  # noqa: S608
         params,
     )
@@ -449,7 +567,8 @@ def _insert_assignments(cursor, params: dict) -> None:
 
 def _insert_status_updates(cursor, params: dict) -> None:
     """Each request's story, in the order services.py writes it."""
-    note = _pick(NOTES, "p.r4")
+    note = _chosen("notes_sealed", NOTE_INDEX)
+    private_note = _chosen("private_notes_sealed", NOTE_INDEX)
     cursor.execute(
         f"""
         INSERT INTO requests_app_statusupdate (prayer_request_id, author_id, kind, intercessor_id, from_status,
@@ -469,15 +588,15 @@ def _insert_status_updates(cursor, params: dict) -> None:
             (6, p.assigned, p.primary_id, 'note', NULL, 'interceding', 'interceding', {note}, 'team',
              p.assigned_at + interval '2 hours'),
             (7, p.assigned AND p.r2 < 0.2, p.primary_id, 'note', NULL, 'interceding', 'interceding',
-             'My own note: ' || {note}, 'private', p.assigned_at + interval '3 hours'),
+             {private_note}, 'private', p.assigned_at + interval '3 hours'),
             (8, p.assigned AND p.r3 >= 0.8, p.leader_id, 'note', NULL, 'interceding', 'interceding',
-             'We are praying for you.', 'requester', p.assigned_at + interval '4 hours'),
+             %(note_for_the_requester_sealed)s, 'requester', p.assigned_at + interval '4 hours'),
             (9, p.released_id IS NOT NULL, p.leader_id, 'released', p.released_id, 'interceding', 'interceding',
              '', 'team', p.assigned_at + interval '12 hours'),
             (10, p.via_breakthrough, p.primary_id, 'move', NULL, 'interceding', 'breakthrough', '', 'team',
              p.breakthrough_time),
             (11, p.back_time IS NOT NULL, p.primary_id, 'move', NULL, 'breakthrough', 'interceding',
-             'More is still needed.', 'team', p.back_time),
+             %(note_back_to_intercession_sealed)s, 'team', p.back_time),
             (12, p.end_time IS NOT NULL, CASE WHEN p.status = 'closed' THEN p.leader_id ELSE p.primary_id END,
              'move', NULL,
              CASE WHEN p.closed_from_new THEN 'new' WHEN p.via_breakthrough THEN 'breakthrough'
@@ -494,7 +613,7 @@ def _insert_prayer_logs(cursor, params: dict) -> None:
     """Ten prayers per assigned request, spread from the assignment to its
     end (or, for open requests, to a last prayer between now and eight days
     ago, so that some are coverage gaps)."""
-    note = _pick(NOTES, "random()")
+    note = _chosen("notes_sealed", f"(1 + floor(random() * {len(NOTES)})::int)")
     # The new and the withdrawn have none, so the others get a little more
     # than ten each: PRAYERS_PER_REQUEST per request on average overall.
     cursor.execute("SELECT count(*) FROM bench_plan WHERE assigned")
@@ -535,6 +654,7 @@ def _counts(cursor) -> dict[str, int]:
         ("users", "auth_user"),
         ("intercessor profiles", "requests_app_intercessorprofile"),
         ("prayer requests", "requests_app_prayerrequest"),
+        ("search digests", "requests_app_searchdigest"),
         ("assignments", "requests_app_assignment"),
         ("status updates", "requests_app_statusupdate"),
         ("prayer log", "requests_app_prayerlog"),
@@ -557,9 +677,20 @@ def _recreate_database(url: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _exported_key_id() -> str:
+    """The id of the newest key INTERCESSION_ENCRYPTION_KEYS names in the
+    environment ("" if none is exported: bench.settings then makes a random
+    one per process, which no later process can read with)."""
+    from requests_app.privacy.keys import parse_keys
+
+    values = [item.strip() for item in os.environ.get("INTERCESSION_ENCRYPTION_KEYS", "").split(",") if item.strip()]
+    return parse_keys(values)[0].id if values else ""
+
+
 def generated_size(url: str, name: str) -> int | None:
     """The size `main` generated into database `name`, or None if it was
-    not made (completely) by this generator."""
+    not made (completely) by this generator, or its text was sealed with
+    another key than the one exported now (it could not be read)."""
     import psycopg
 
     parts = urlsplit(url)
@@ -567,15 +698,19 @@ def generated_size(url: str, name: str) -> int | None:
         row = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
         ).fetchone()
-    match = re.fullmatch(r"bench\.generate size=(\d+)", (row or [None])[0] or "")
-    return int(match.group(1)) if match else None
+    match = re.fullmatch(r"bench\.generate size=(\d+) key=([0-9a-f]+)", (row or [None])[0] or "")
+    if not match or match.group(2) != _exported_key_id():
+        return None
+    return int(match.group(1))
 
 
-def _mark_database(url: str, name: str, size: int) -> None:
+def _mark_database(url: str, name: str, size: int, key_id: str) -> None:
     import psycopg
 
+    if not re.fullmatch(r"[0-9a-f]+", key_id):
+        raise ValueError("a key id is hex digits")
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS 'bench.generate size={int(size)}'")
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS 'bench.generate size={int(size)} key={key_id}'")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -598,6 +733,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     print(f"Generating {args.size:,} requests into {name}", flush=True)
+    if not _exported_key_id():
+        print(
+            "  INTERCESSION_ENCRYPTION_KEYS is not exported: the text is sealed with a random key of this process,\n"
+            "  so bench.measure cannot read it. Export one key for both (bench.run does).",
+            flush=True,
+        )
     _recreate_database(args.database_url, name)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -607,8 +748,10 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     print(f"  {'database recreated and migrated':<44} {time.perf_counter() - started:7.1f} s", flush=True)
+    from requests_app.privacy import keys
+
     counts = fill(args.size)
-    _mark_database(args.database_url, name, args.size)
+    _mark_database(args.database_url, name, args.size, keys.newest_key_id())
     for label, count in counts.items():
         print(f"  {label:<24} {count:>12,}")
     print(f"Done in {time.perf_counter() - started:.1f} s. Logins: {LEADER_USERNAME} and {INTERCESSOR_USERNAME},")

@@ -41,6 +41,10 @@ MAX_DEEP_FOLLOWS = 400
 WRK_THREADS = 2
 # GET pages and the persona that opens them; POSTs are built in _targets.
 ANONYMOUS, REQUESTER, LEADER, INTERCESSOR = "anonymous", "requester", "leader", "intercessor"
+# The leaders' text search. It finds whole words only (the blind index of
+# the encrypted text), so this is a word of the generated data: a title of
+# bench.generate.TITLES and one of its SENTENCES (tests/test_bench.py checks).
+SEARCH_QUERY = "surgery"
 
 
 class _NextLinks(HTMLParser):
@@ -138,7 +142,7 @@ def _targets(fixtures: dict) -> dict:
         "triage": (LEADER, "get", "/triage/", None, 200),
         "triage_deep": (LEADER, "get", None, None, 200),  # found by following next links
         "list_filter": (LEADER, "get", "/requests/?status=answered&category=health", None, 200),
-        "list_search": (LEADER, "get", "/requests/?q=surgery", None, 200),
+        "list_search": (LEADER, "get", f"/requests/?q={SEARCH_QUERY}", None, 200),
         "detail_leader": (LEADER, "get", f"/requests/{request_id}/", None, 200),
         "detail_intercessor": (INTERCESSOR, "get", f"/requests/{request_id}/", None, 200),
         "mine": (INTERCESSOR, "get", "/mine/", None, 200),

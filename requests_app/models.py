@@ -19,7 +19,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
-from requests_app.privacy.fields import EncryptedTextField
+from requests_app.privacy import blind_index
+from requests_app.privacy.fields import EncryptedCharField, EncryptedEmailField, EncryptedTextField
 
 
 class Category(models.TextChoices):
@@ -94,6 +95,27 @@ class PrayerRequestQuerySet(models.QuerySet):
     def open(self) -> "PrayerRequestQuerySet":
         return self.filter(status__in=OPEN_STATUSES)
 
+    def matching(self, query: str) -> "PrayerRequestQuerySet":
+        """The requests whose title, "for whom" or details hold every whole
+        word of `query` (in any case), found through the blind index; a
+        query without a word finds nothing."""
+        found = blind_index.search_words(query)
+        if not found:
+            return self.none()
+        for word in found:
+            self = self.filter(
+                pk__in=SearchDigest.objects.filter(digest__in=blind_index.search_digests(word)).values(
+                    "prayer_request_id"
+                )
+            )
+        return self
+
+    def of_address(self, address: str) -> "PrayerRequestQuerySet":
+        """The requests given with `address` (in any case), by its digest."""
+        if not address.strip():
+            return self.none()
+        return self.filter(requester_email_digest__in=blind_index.address_digests(address))
+
 
 class PrayerRequest(models.Model):
     """A request for prayer, submitted by someone without an account.
@@ -103,19 +125,24 @@ class PrayerRequest(models.Model):
     only its SHA-256.
     """
 
-    for_whom = models.CharField(
+    # The text of a request is encrypted at rest (`requests_app.privacy`):
+    # no database file, dump or backup holds it. Leaders search it through
+    # `SearchDigest`; "Lost your link?" finds an address by its digest.
+    for_whom = EncryptedCharField(
         _("for whom"),
         max_length=120,
         help_text=_('A name, initials, or "unspoken".'),
     )
     category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.OTHER)
-    title = models.CharField(_("title"), max_length=150)
-    details = models.TextField(_("details"), max_length=4000, blank=True)
+    title = EncryptedCharField(_("title"), max_length=150)
+    details = EncryptedTextField(_("details"), max_length=4000, blank=True)
     is_urgent = models.BooleanField(_("urgent"), default=False)
     is_confidential = models.BooleanField(_("confidential"), default=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW)
-    requester_name = models.CharField(_("your name"), max_length=100, blank=True)
-    requester_email = models.EmailField(_("your e-mail"), blank=True)
+    requester_name = EncryptedCharField(_("your name"), max_length=100, blank=True)
+    requester_email = EncryptedEmailField(_("your e-mail"), blank=True)
+    # `blind_index.address_digest(requester_email)`, kept by the services.
+    requester_email_digest = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
     wants_updates = models.BooleanField(_("send me updates"), default=False)
     followup_token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
@@ -193,6 +220,37 @@ class PrayerRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def word_digests(self) -> set[str]:
+        """What the blind index keeps for this request's text now."""
+        return blind_index.word_digests(self.title, self.for_whom, self.details)
+
+    def index_text(self) -> None:
+        """Keep the blind index of this saved request as its text is now:
+        its address's digest and one `SearchDigest` per word."""
+        self.requester_email_digest = blind_index.address_digest(self.requester_email)
+        PrayerRequest.objects.filter(pk=self.pk).update(requester_email_digest=self.requester_email_digest)
+        digests = self.word_digests()
+        SearchDigest.objects.filter(prayer_request=self).exclude(digest__in=digests).delete()
+        SearchDigest.objects.bulk_create(
+            [SearchDigest(prayer_request=self, digest=digest) for digest in digests], ignore_conflicts=True
+        )
+
+
+class SearchDigest(models.Model):
+    """The blind index: one row per distinct word of a request's title,
+    "for whom" and details, as a keyed digest
+    (`requests_app.privacy.blind_index`), never the word."""
+
+    prayer_request = models.ForeignKey(PrayerRequest, on_delete=models.CASCADE, related_name="search_digests")
+    digest = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prayer_request", "digest"], name="search_digest_once")]
+        indexes = [models.Index(fields=["digest", "prayer_request"], name="search_digest_lookup")]
+
+    def __str__(self) -> str:
+        return f"Search digest of prayer request #{self.prayer_request_id}"
 
 
 class AssignmentQuerySet(models.QuerySet):
@@ -292,7 +350,7 @@ class StatusUpdate(models.Model):
     )
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices)
-    note = models.TextField(max_length=4000, blank=True)
+    note = EncryptedTextField(max_length=4000, blank=True)
     visibility = models.CharField(max_length=20, choices=Visibility.choices, default=Visibility.TEAM)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -359,7 +417,7 @@ class PrayerLog(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(24 * 60)]
     )
     fasted = models.BooleanField(default=False)
-    note = models.TextField(max_length=2000, blank=True)
+    note = EncryptedTextField(max_length=2000, blank=True)
     # A random key carried by each "I prayed" form, so a double tap or a
     # resubmitted form finds the entry already there instead of logging twice.
     submission_key = models.CharField(max_length=64, blank=True, editable=False)
@@ -570,7 +628,8 @@ class OutboxMessage(models.Model):
     in them may be secret: a follow-up, an invitation, a password reset), and
     those of secret links are emptied once sent."""
 
-    to = models.EmailField()
+    # The requester's address, for their e-mails: encrypted like their request.
+    to = EncryptedEmailField()
     subject = models.CharField(max_length=200)
     body_text = EncryptedTextField()
     body_html = EncryptedTextField(blank=True)

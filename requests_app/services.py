@@ -35,11 +35,13 @@ from requests_app.models import (
     IntercessorProfile,
     PrayerLog,
     PrayerRequest,
+    SearchDigest,
     Status,
     StatusUpdate,
     UpdateKind,
     Visibility,
 )
+from requests_app.privacy import blind_index
 from requests_app.rules import Actor, Requester
 
 # The stage timestamps a status carries. Moving back (to intercession) clears
@@ -98,8 +100,12 @@ def submit_request(
     prayer_request.full_clean(validate_unique=False, validate_constraints=False)
     # No savepoint when the caller already holds a transaction (the public
     # form writes the follow-up e-mail in it): nothing in here is caught.
+    prayer_request.requester_email_digest = blind_index.address_digest(prayer_request.requester_email)
     with transaction.atomic(savepoint=False):
         prayer_request.save()
+        SearchDigest.objects.bulk_create(
+            SearchDigest(prayer_request=prayer_request, digest=digest) for digest in prayer_request.word_digests()
+        )
         StatusUpdate.objects.create(
             prayer_request=prayer_request,
             kind=UpdateKind.SUBMITTED,
@@ -502,11 +508,7 @@ def reissue_followup_links(address: str) -> int:
     if not address:
         return 0
     with transaction.atomic():
-        requests = list(
-            PrayerRequest.objects.select_for_update()
-            .filter(requester_email__iexact=address)
-            .order_by("created_at", "pk")
-        )
+        requests = list(PrayerRequest.objects.select_for_update().of_address(address).order_by("created_at", "pk"))
         issued: dict[str, list[tuple[PrayerRequest, str]]] = {}
         for prayer_request in requests:
             issued.setdefault(prayer_request.requester_email, []).append(

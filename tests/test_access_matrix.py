@@ -350,7 +350,10 @@ class World:
             return "not-the-right-token-" + "x" * 30
         if kind == "invitation_link":
             invitation = self.invitation()
-            body = OutboxMessage.objects.filter(kind="invitation", to=invitation.user.email).latest("pk").body_text
+            body = max(
+                (m for m in OutboxMessage.objects.filter(kind="invitation") if m.to == invitation.user.email),
+                key=lambda m: m.pk,
+            ).body_text
             return re.search(r"/welcome/([A-Za-z0-9_-]+)/", body).group(1)
         _user, token = accounts.create_leader("newcomer@example.org", "New Comer")
         if kind == "used_link":

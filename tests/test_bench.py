@@ -7,14 +7,16 @@ a test."""
 
 import io
 from collections import defaultdict
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Max
 from django.http import HttpRequest
 
-from bench import generate, report
+from bench import generate, measure, report
 from requests_app import roles, services
 from requests_app.models import (
     OPEN_STATUSES,
@@ -23,10 +25,12 @@ from requests_app.models import (
     IntercessorProfile,
     PrayerLog,
     PrayerRequest,
+    SearchDigest,
     Status,
     StatusUpdate,
     UpdateKind,
 )
+from requests_app.privacy import blind_index, keys
 
 SIZE = 300
 
@@ -44,6 +48,7 @@ class TestGenerator:
         counts, printed = generated
         assert counts["prayer requests"] == SIZE == PrayerRequest.objects.count()
         assert counts["prayer log"] == PrayerLog.objects.count()
+        assert counts["search digests"] == SearchDigest.objects.count()
         # Ten prayers per request on average (the new and withdrawn have none).
         assert 9 * SIZE <= counts["prayer log"] <= 11 * SIZE
         leaders, intercessors = generate.team_size(SIZE)
@@ -120,6 +125,89 @@ class TestGenerator:
         for pk, last_prayed_at in PrayerRequest.objects.values_list("pk", "last_prayed_at"):
             assert last_prayed_at == latest.get(pk), pk
 
+    def test_it_stores_every_text_encrypted_under_the_newest_key(self, generated):
+        envelope = f"{keys.VERSION}:{keys.newest_key_id()}:%"
+        with connection.cursor() as cursor:
+            for table, columns in (
+                ("requests_app_prayerrequest", ("for_whom", "title", "details", "requester_name", "requester_email")),
+                ("requests_app_statusupdate", ("note",)),
+                ("requests_app_prayerlog", ("note",)),
+            ):
+                for column in columns:
+                    cursor.execute(
+                        f"SELECT count(*) FILTER (WHERE {column} <> ''), "  # noqa: S608 - constant names
+                        f"count(*) FILTER (WHERE {column} <> '' AND {column} NOT LIKE %s) FROM {table}",
+                        [envelope],
+                    )
+                    stored, plain = cursor.fetchone()
+                    assert stored, (table, column)
+                    assert plain == 0, (table, column)
+
+    def test_it_makes_text_the_orm_reads_back(self, generated):
+        details, addresses = set(generate.details_texts()), set(generate.addresses())
+        assert len(details) == generate.DETAILS_CHOICES
+        seen_details = set()
+        for prayer_request in PrayerRequest.objects.all():
+            assert prayer_request.title in generate.TITLES
+            assert prayer_request.for_whom in generate.FOR_WHOM
+            assert prayer_request.details in details
+            assert prayer_request.requester_name in ("", *generate.FIRST_NAMES)
+            assert prayer_request.requester_email in ("", *addresses)
+            seen_details.add(prayer_request.details)
+        assert len(seen_details) > 1
+        notes = {
+            "",
+            *generate.NOTES,
+            *(generate.PRIVATE_NOTE_PREFIX + note for note in generate.NOTES),
+            generate.FOR_THE_REQUESTER_NOTE,
+            generate.BACK_TO_INTERCESSION_NOTE,
+        }
+        assert set(StatusUpdate.objects.values_list("note", flat=True)) <= notes
+        assert set(PrayerLog.objects.values_list("note", flat=True)) - {""} <= set(generate.NOTES)
+        assert StatusUpdate.objects.exclude(note="").exists()
+        assert PrayerLog.objects.exclude(note="").exists()
+
+    def test_it_indexes_each_request_as_the_services_would(self, generated):
+        indexed = defaultdict(set)
+        for prayer_request_id, digest in SearchDigest.objects.values_list("prayer_request_id", "digest"):
+            indexed[prayer_request_id].add(digest)
+        with_address = 0
+        for prayer_request in PrayerRequest.objects.all():
+            # (word_digests are the services' own: PrayerRequest.index_text.)
+            assert indexed[prayer_request.pk] == prayer_request.word_digests(), prayer_request.pk
+            assert prayer_request.requester_email_digest == blind_index.address_digest(prayer_request.requester_email)
+            with_address += bool(prayer_request.requester_email)
+        assert 0.3 * SIZE <= with_address <= 0.5 * SIZE
+
+    def test_leaders_search_finds_a_request_by_a_word_of_its_title(self, generated):
+        prayer_request = PrayerRequest.objects.order_by("pk").last()
+        for word in prayer_request.title.split():
+            assert PrayerRequest.objects.matching(word.upper()).filter(pk=prayer_request.pk).exists(), word
+        found = PrayerRequest.objects.matching(prayer_request.title)
+        assert prayer_request in found
+        for other in found:
+            assert blind_index.words(prayer_request.title) <= blind_index.words(
+                other.title, other.for_whom, other.details
+            )
+        assert not PrayerRequest.objects.matching("zebra").exists()
+
+    def test_the_measured_search_is_a_whole_word_of_the_data(self, generated):
+        targets = measure._targets({"request_id": 1, "pray_request_id": 2})
+        query = parse_qs(urlsplit(targets["list_search"][2]).query)["q"][0]
+        assert query == measure.SEARCH_QUERY
+        found = PrayerRequest.objects.matching(query)
+        assert 0 < found.count() < SIZE
+        for prayer_request in found:
+            assert query in blind_index.words(prayer_request.title, prayer_request.for_whom, prayer_request.details)
+
+    def test_lost_link_finds_the_requests_of_an_address(self, generated):
+        prayer_request = PrayerRequest.objects.exclude(requester_email="").order_by("pk").first()
+        address = prayer_request.requester_email
+        found = list(PrayerRequest.objects.of_address(address.upper()))
+        assert prayer_request in found
+        assert {other.requester_email for other in found} == {address}
+        assert not PrayerRequest.objects.of_address("nobody@example.org").exists()
+
     def test_it_makes_the_known_logins(self, generated):
         leader = authenticate(HttpRequest(), username=generate.LEADER_USERNAME, password=generate.KNOWN_PASSWORD)
         intercessor = authenticate(
@@ -140,6 +228,55 @@ class TestGenerator:
         services.assign(prayer_request, [intercessor], by=leader)
         services.log_prayer(prayer_request, intercessor=intercessor)
         assert prayer_request.status in OPEN_STATUSES
+
+
+class _Comment:
+    """Stands for psycopg.connect in generated_size: a server whose database has `comment`."""
+
+    def __init__(self, comment):
+        self.comment = comment
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, params):
+        return self
+
+    def fetchone(self):
+        return (self.comment,)
+
+
+class TestReuse:
+    def test_it_names_the_newest_exported_key(self, monkeypatch):
+        first, second = keys.generate_key(), keys.generate_key()
+        monkeypatch.setenv("INTERCESSION_ENCRYPTION_KEYS", f"{first}, {second}")
+        assert generate._exported_key_id() == keys.parse_keys([first])[0].id
+        monkeypatch.delenv("INTERCESSION_ENCRYPTION_KEYS")
+        assert generate._exported_key_id() == ""
+
+    def test_a_database_is_reused_only_under_the_key_that_sealed_it(self, monkeypatch):
+        import psycopg
+
+        sealing, other = keys.generate_key(), keys.generate_key()
+        identity = keys.parse_keys([sealing])[0].id
+        url = "postgres://postgres@127.0.0.1:5432/intercession_bench_10000"
+        monkeypatch.setenv("INTERCESSION_ENCRYPTION_KEYS", sealing)
+        monkeypatch.setattr(psycopg, "connect", _Comment(f"bench.generate size=10000 key={identity}"))
+        assert generate.generated_size(url, "intercession_bench_10000") == 10000
+        # Made before the text was encrypted, or not finished: not reused.
+        for comment in ("bench.generate size=10000", None):
+            monkeypatch.setattr(psycopg, "connect", _Comment(comment))
+            assert generate.generated_size(url, "intercession_bench_10000") is None
+        # Sealed with another key (bench.run makes a new one per run unless exported): not reused.
+        monkeypatch.setattr(psycopg, "connect", _Comment(f"bench.generate size=10000 key={identity}"))
+        monkeypatch.setenv("INTERCESSION_ENCRYPTION_KEYS", other)
+        assert generate.generated_size(url, "intercession_bench_10000") is None
 
 
 def _results(overrides: dict | None = None) -> dict:

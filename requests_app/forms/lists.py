@@ -5,7 +5,6 @@ the list is still shown, narrowed by the fields that were valid.
 """
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import church
@@ -33,7 +32,7 @@ class RequestFilterForm(InputHygiene, forms.Form):
         label=_("Search"),
         required=False,
         max_length=SEARCH_MAX_LENGTH,
-        help_text=_("In the title, for whom, and the details."),
+        help_text=_("Whole words, in the title, for whom, and the details."),
         error_messages=error_messages["q"],
         widget=forms.TextInput(attrs={"type": "search"}),
     )
@@ -78,9 +77,7 @@ class RequestFilterForm(InputHygiene, forms.Form):
         if data.get("confidential"):
             requests = requests.filter(is_confidential=data["confidential"] == YES)
         if search := (data.get("q") or "").strip():
-            requests = requests.filter(
-                Q(title__icontains=search) | Q(for_whom__icontains=search) | Q(details__icontains=search)
-            )
+            requests = requests.matching(search)
         return requests
 
 

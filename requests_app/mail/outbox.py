@@ -59,21 +59,22 @@ BATCH_SIZE = 100
 
 # Encrypted at rest (OutboxMessage): read sealed, opened one message at a time.
 BODIES = ("body_text", "body_html")
+SEALED = ("to", *BODIES)
 
 
 def _locked_batch(due, size: int) -> list[OutboxMessage]:
-    """Up to `size` due messages, locked, with their bodies as stored
-    (sealed): `_open` decrypts them one by one."""
-    sealed = {f"sealed_{name}": stored(name) for name in BODIES}
-    return list(_locked(due.order_by("next_attempt_at", "pk").defer(*BODIES).annotate(**sealed))[:size])
+    """Up to `size` due messages, locked, with their address and bodies as
+    stored (sealed): `_open` decrypts them one by one."""
+    sealed = {f"sealed_{name}": stored(name) for name in SEALED}
+    return list(_locked(due.order_by("next_attempt_at", "pk").defer(*SEALED).annotate(**sealed))[:size])
 
 
 def _open(message: OutboxMessage) -> None:
-    """Decrypt the bodies of a message of `_locked_batch`. A body no
-    configured key opens (the key was removed too early, or the row was
+    """Decrypt the address and bodies of a message of `_locked_batch`. A
+    value no configured key opens (the key was removed too early, or the row was
     altered) fails this message alone, logged with the key's id: the others
     of the batch are still sent."""
-    for name in BODIES:
+    for name in SEALED:
         sealed = getattr(message, f"sealed_{name}")
         setattr(message, name, keys.decrypt(sealed) if sealed else sealed)
 

@@ -4,6 +4,8 @@
 values one by one.
 """
 
+from django import forms
+from django.core import validators
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models import ExpressionWrapper, F
@@ -35,8 +37,8 @@ class EncryptedTextField(models.TextField):
     The empty string is stored as itself, so "nothing here" stays "" in the
     database: a row can be emptied by an UPDATE to Value("") (as the outbox
     does once a secret link is sent) and tested with `field=""`. Nothing else
-    can be looked up: the database holds no text to search (the blind index
-    of issue 13 will answer searches)."""
+    can be looked up: the database holds no text to search (the blind index,
+    `requests_app.privacy.blind_index`, answers searches)."""
 
     description = "Text, encrypted at rest"
 
@@ -60,6 +62,38 @@ class EncryptedTextField(models.TextField):
 
     def get_transform(self, name):
         raise FieldError(NOT_SEARCHABLE.format(field=self.name))
+
+
+class EncryptedCharField(EncryptedTextField):
+    """A single line of text (a title, a name), encrypted at rest. Its
+    `max_length` is of the text, checked in Python (`full_clean`) and by
+    its form field: the column holds the longer envelope, so it is a text
+    column without a length."""
+
+    description = "A line of text, encrypted at rest"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.max_length is not None:
+            self.validators.append(validators.MaxLengthValidator(self.max_length))
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": forms.CharField, "widget": forms.TextInput, **kwargs})
+
+
+class EncryptedEmailField(EncryptedCharField):
+    """An e-mail address, encrypted at rest (look it up by its digest:
+    `requests_app.privacy.blind_index`)."""
+
+    description = "An e-mail address, encrypted at rest"
+    default_validators = [validators.validate_email]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": forms.EmailField, "widget": forms.EmailInput, **kwargs})
 
 
 def stored(field_name: str) -> ExpressionWrapper:

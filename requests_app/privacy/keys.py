@@ -35,6 +35,7 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 KEY_ID_BYTES = 4
 _KEY_ID_LABEL = b"intercession encryption key id"
+_INDEX_KEY_LABEL = b"intercession blind index key"
 
 # What to tell an operator, wherever a key is missing or malformed.
 GENERATE_COMMAND = (
@@ -57,6 +58,9 @@ class DecryptionError(Exception):
 class Key:
     id: str
     cipher: AESGCM
+    # The key of the blind index (`requests_app.privacy.blind_index`),
+    # derived from this one: a digest made with it never opens a value.
+    index_key: bytes
 
 
 def generate_key() -> str:
@@ -98,7 +102,7 @@ def parse_keys(values: Iterable[str]) -> tuple[Key, ...]:
         if identity in seen:
             raise ValueError(f"the {_ordinal(number)} key of INTERCESSION_ENCRYPTION_KEYS is listed twice")
         seen.add(identity)
-        keys.append(Key(identity, AESGCM(raw)))
+        keys.append(Key(identity, AESGCM(raw), hmac.new(raw, _INDEX_KEY_LABEL, hashlib.sha256).digest()))
     if not keys:
         raise ValueError(f"INTERCESSION_ENCRYPTION_KEYS holds no key; generate one with {GENERATE_COMMAND}")
     return tuple(keys)
@@ -117,6 +121,11 @@ def _current() -> tuple[tuple[Key, ...], dict[str, Key]]:
 
 def newest_key_id() -> str:
     return _current()[0][0].id
+
+
+def configured() -> tuple[Key, ...]:
+    """Every configured key, newest first."""
+    return _current()[0]
 
 
 def _header(identity: str) -> str:

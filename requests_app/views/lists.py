@@ -13,7 +13,7 @@ assignments, bounded by an intercessor's capacity, keeps numbered pages.
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -30,6 +30,7 @@ from requests_app.models import (
     StatusUpdate,
     Visibility,
 )
+from requests_app.privacy.fields import EncryptedCharField
 from requests_app.web.decorators import intercessor_required, leader_required
 
 # A count shown on a list stops here ("1,000+"): bounded work however long the list.
@@ -154,7 +155,8 @@ def _with_request_title_if_visible(entries: QuerySet, user) -> QuerySet:
         request_title=Case(
             When(Exists(visible), then=F("prayer_request__title")),
             default=Value(None),
-            output_field=CharField(),
+            # Opened like the field it is.
+            output_field=EncryptedCharField(),
         )
     )
 
