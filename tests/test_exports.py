@@ -221,7 +221,7 @@ def varied(leader, request_in):
         ({"urgent": "no"}, {"plain", "secret", "family"}),
         ({"confidential": "yes"}, {"secret"}),
         ({"confidential": "no"}, {"plain", "urgent", "family"}),
-        ({"q": "reconcil"}, {"family"}),
+        ({"q": "RECONCILIATION"}, {"family"}),
         # Invalid filters are left out, as on the list.
         ({"status": "nonsense", "urgent": "maybe"}, {"plain", "urgent", "secret", "family"}),
     ],
