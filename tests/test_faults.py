@@ -42,6 +42,7 @@ from test_settings import read_settings
 
 from requests_app import roles, services
 from requests_app.models import Assignment, OutboxMessage, PrayerLog, PrayerRequest, Status, StatusUpdate
+from requests_app.privacy import keys
 
 PASSWORD = "a-long-test-password-42"
 JOIN_SECONDS = 30
@@ -154,7 +155,8 @@ def _submitter(port: int):
 
 def _titles_in(cluster: Cluster, dbname: str) -> set[str]:
     with cluster.connect(dbname) as conn:
-        return {row[0] for row in conn.execute("SELECT title FROM requests_app_prayerrequest")}
+        # Titles are encrypted at rest: opened with the suite's key.
+        return {keys.decrypt(row[0]) for row in conn.execute("SELECT title FROM requests_app_prayerrequest")}
 
 
 # --- 1. PostgreSQL restarted under steady load ------------------------------------------
@@ -526,7 +528,7 @@ def test_a_backup_taken_under_load_restores_identical(pg_cluster, request, tmp_p
     pg_cluster.client("pg_restore", "--exit-on-error", "--no-owner", "-d", restored, str(dump))
     with pg_cluster.connect(restored) as conn:
         got = _fingerprints(conn)
-        titles = {row[0] for row in conn.execute("SELECT title FROM requests_app_prayerrequest")}
+        titles = {keys.decrypt(row[0]) for row in conn.execute("SELECT title FROM requests_app_prayerrequest")}
         # Sequences are restored past every id, so the restored site can take new rows.
         beyond = sql.SQL("SELECT coalesce(max({}), 0) > coalesce(%s, 0) FROM {}")
         stale = [
