@@ -484,6 +484,9 @@ def _insert_requests(cursor, params: dict) -> None:
     # entries 5 and 11 of _insert_status_updates).
     last_prayed = _has_column(cursor, "requests_app_prayerrequest", "last_prayed_at")
     entered = "CASE WHEN p.assigned THEN greatest(p.assigned_at + interval '1 millisecond', p.back_time) END"
+    # Since migration 0013: shared with the team by the first assignment, as
+    # services.assign shares it (a request never assigned waits on triage).
+    shared = _has_column(cursor, "requests_app_prayerrequest", "shared_with_team_at")
     # Every text column holds an envelope (or "", as the field keeps an
     # empty value), and the address's digest is that of the address picked.
     cursor.execute(
@@ -492,7 +495,8 @@ def _insert_requests(cursor, params: dict) -> None:
             id, for_whom, category, title, details, is_urgent, is_confidential, status,
             requester_name, requester_email, requester_email_digest, wants_updates, followup_token_hash,
             created_at, updated_at, breakthrough_at, answered_at, closed_at
-            {", last_prayed_at, entered_intercession_at" if last_prayed else ""})
+            {", last_prayed_at, entered_intercession_at" if last_prayed else ""}
+            {", shared_with_team_at" if shared else ""})
         SELECT p.id,
                {_chosen("for_whom_sealed", FOR_WHOM_INDEX)},
                {_pick(CATEGORIES, "((p.id * 31) %% 97) / 97.0")},
@@ -512,6 +516,7 @@ def _insert_requests(cursor, params: dict) -> None:
                CASE WHEN p.status = 'answered' THEN p.end_time END,
                CASE WHEN p.status = 'closed' THEN p.end_time END
                {f", p.last_prayer, {entered}" if last_prayed else ""}
+               {", CASE WHEN p.assigned THEN p.assigned_at END" if shared else ""}
         FROM bench_plan p
         ORDER BY p.id
         """,  # noqa: S608

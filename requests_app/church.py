@@ -14,6 +14,8 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from requests_app.models import Category, ChurchSettings
 
@@ -58,6 +60,50 @@ def forget() -> None:
         cache.delete(CACHE_KEY)
     except Exception as exc:
         logger.warning("church settings: the cache does not answer (%s)", type(exc).__name__)
+
+
+def privacy_notice(current: ChurchSettings) -> str:
+    """The privacy notice of the public pages, as plain text: the church's
+    own (its settings page), or else the standard one in its name."""
+    if current.privacy_notice:
+        return current.privacy_notice
+    # The retention period, once the church has one.
+    days = getattr(current, "retention_days", None)
+    if days:
+        kept = ngettext(
+            "The text of your request, your name and e-mail address and every note about it are erased %(days)d "
+            "day after the request is manifested or closed. Only its dates, category and status remain, for our "
+            "figures.",
+            "The text of your request, your name and e-mail address and every note about it are erased %(days)d "
+            "days after the request is manifested or closed. Only its dates, category and status remain, for our "
+            "figures.",
+            days,
+        ) % {"days": days}
+    else:
+        kept = _(
+            "The text of your request, your name and e-mail address and every note about it are erased after the "
+            "request is closed. Only its dates, category and status remain, for our figures."
+        )
+    paragraphs = [
+        _(
+            "%(church)s keeps what you write when you ask for prayer: whom the prayer is for, your request and its "
+            "details, your name and e-mail address if you give them, and the team's notes and prayers for it. It "
+            "is stored encrypted."
+        )
+        % {"church": current.name},
+        _(
+            "A confidential request is seen only by the intercession leaders and the intercessors they assign to "
+            "it. A request that is not confidential is seen by the intercession team too. It is never published, "
+            "and nothing from it is written in our e-mails."
+        ),
+        kept,
+        _(
+            "Through your private follow-up link you can download everything we hold about your request, or "
+            "delete it, at any time. If you have lost the link, we can send a new one to the e-mail address you "
+            "gave."
+        ),
+    ]
+    return "\n\n".join(str(paragraph) for paragraph in paragraphs)
 
 
 def ordered_categories(order: list[str]) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
@@ -54,6 +55,15 @@ class Visibility(models.TextChoices):
     REQUESTER = "requester", _("The team and the requester")
 
 
+class Consent(models.TextChoices):
+    """What the requester confirmed on the public form about the person the
+    prayer is for (empty: the church does not ask, or it was not asked)."""
+
+    SELF = "self", _("For the requester themselves")
+    KNOWS = "knows", _("For someone who knows of the request")
+    UNIDENTIFIED = "unidentified", _("For someone the request does not identify")
+
+
 def hash_token(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
@@ -68,14 +78,26 @@ def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> 
 GAP_SINCE = Coalesce("last_prayed_at", "entered_intercession_at", "created_at")
 
 
+# What an intercessor who is not assigned may see: a request a leader has
+# shared with the team, not confidential, not closed, not flagged for review.
+ON_TEAM_BOARD = ~Q(status=Status.CLOSED) & Q(
+    is_confidential=False, shared_with_team_at__isnull=False, flagged_at__isnull=True
+)
+# The team board itself: the open ones of those (the index's condition).
+BOARD_CONDITION = Q(
+    is_confidential=False, status__in=OPEN_STATUSES, shared_with_team_at__isnull=False, flagged_at__isnull=True
+)
+
+
 class PrayerRequestQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PrayerRequestQuerySet":
         """The one rule of who sees which request (PRODUCT.md, "Who sees what").
 
-        Leaders see everything. An intercessor sees the team board (requests
-        that are neither confidential nor closed) plus whatever they are
-        actively assigned to; the sight of an assignment ends with its
-        release. Anyone else, superusers included, sees nothing here.
+        Leaders see everything. An intercessor sees the team's requests
+        (neither confidential nor closed, shared with the team by a leader,
+        and not flagged for review) plus whatever they are actively assigned
+        to; the sight of an assignment ends with its release. Anyone else,
+        superusers included, sees nothing here.
         Requesters reach their own request by token, not through this.
         """
         # Anything that is not a logged-in, active account (anonymous, a
@@ -88,9 +110,15 @@ class PrayerRequestQuerySet(models.QuerySet):
             active_assignment = Assignment.objects.filter(
                 prayer_request=OuterRef("pk"), intercessor=user, released_at__isnull=True
             )
-            on_team_board = Q(is_confidential=False) & ~Q(status=Status.CLOSED)
-            return self.filter(on_team_board | Exists(active_assignment))
+            return self.filter(ON_TEAM_BOARD | Exists(active_assignment))
         return self.none()
+
+    def on_board(self) -> "PrayerRequestQuerySet":
+        """The team board (and the prayer sheet): open requests that a leader
+        shared with the team, neither confidential nor flagged for review;
+        the same for every reader, leaders included. One seek into the
+        partial index `prayer_board_order`."""
+        return self.filter(BOARD_CONDITION)
 
     def open(self) -> "PrayerRequestQuerySet":
         return self.filter(status__in=OPEN_STATUSES)
@@ -144,6 +172,7 @@ class PrayerRequest(models.Model):
     # `blind_index.address_digest(requester_email)`, kept by the services.
     requester_email_digest = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
     wants_updates = models.BooleanField(_("send me updates"), default=False)
+    consent = models.CharField(_("who the prayer is for"), max_length=12, choices=Consent.choices, blank=True)
     followup_token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -159,6 +188,19 @@ class PrayerRequest(models.Model):
     # back), set by the move itself and kept after it moves on: where a
     # coverage gap starts while nobody has prayed.
     entered_intercession_at = models.DateTimeField(_("entered intercession"), null=True, blank=True, editable=False)
+    # The triage gate of the team board (PRODUCT.md, "Who sees what"): null
+    # until a leader has looked at the request and shared it with the team
+    # (by assigning it, or "Share with the team"); set by the services only.
+    shared_with_team_at = models.DateTimeField(_("shared with the team"), null=True, blank=True, editable=False)
+    # An intercessor flagged it as unsuitable for the board: off the board
+    # until a leader reviews it (returns it, or keeps it off). Why is in the
+    # story (`UpdateKind.FLAGGED`, its note encrypted), for leaders only.
+    flagged_at = models.DateTimeField(_("flagged for review"), null=True, blank=True, editable=False)
+    # Retention and erasure (`services.erase_text`, `services.apply_retention`):
+    # when its text, names, e-mail and notes were erased (null while kept),
+    # and the day until which a leader chose to keep its text all the same.
+    text_erased_at = models.DateTimeField(_("text erased"), null=True, blank=True, editable=False)
+    keep_text_until = models.DateField(_("text kept until"), null=True, blank=True, editable=False)
 
     objects = PrayerRequestQuerySet.as_manager()
 
@@ -169,6 +211,9 @@ class PrayerRequest(models.Model):
         constraints = [
             _choices_check("status", Status, "prayer_request_status_valid"),
             _choices_check("category", Category, "prayer_request_category_valid"),
+            models.CheckConstraint(
+                condition=Q(consent__in=["", *Consent.values]), name="prayer_request_consent_valid"
+            ),
         ]
         # The lists page by keyset (requests_app/keyset.py): each order below
         # ends with the id, and "urgent first" is `NOT is_urgent` ascending,
@@ -178,14 +223,17 @@ class PrayerRequest(models.Model):
             models.Index(
                 ~F("is_urgent"), F("created_at"), F("id"), condition=Q(status=Status.NEW), name="prayer_triage_order"
             ),
-            # The team board: open, non-confidential requests, in the same order.
+            # The team board: open, non-confidential requests shared with the
+            # team and not flagged, in the same order (migration 0013).
             models.Index(
                 ~F("is_urgent"),
                 F("created_at"),
                 F("id"),
-                condition=Q(is_confidential=False, status__in=OPEN_STATUSES),
+                condition=BOARD_CONDITION,
                 name="prayer_board_order",
             ),
+            # Triage's "Flagged by the team": the flagged, oldest flag first.
+            models.Index(fields=["flagged_at", "id"], condition=Q(flagged_at__isnull=False), name="prayer_flagged"),
             # Every request, newest first; and filtered by status (the
             # dashboard's links), which also counts the statuses.
             models.Index(fields=["created_at", "id"], name="prayer_newest"),
@@ -220,6 +268,22 @@ class PrayerRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_on_board(self) -> bool:
+        """`BOARD_CONDITION` for this one request."""
+        return (
+            self.is_open
+            and not self.is_confidential
+            and self.shared_with_team_at is not None
+            and self.flagged_at is None
+        )
+
+    @property
+    def shown_title(self) -> str:
+        """The title as the pages, lists and exports show it: "Text erased"
+        once its text is gone."""
+        return gettext("Text erased") if self.text_erased_at else self.title
 
     def word_digests(self) -> set[str]:
         """What the blind index keeps for this request's text now."""
@@ -327,6 +391,15 @@ class UpdateKind(models.TextChoices):
     # Released because the intercessor was deactivated (left the team).
     LEFT_TEAM = "left_team", _("Released: left the team")
     CONFIDENTIALITY = "confidentiality", _("Confidentiality changed")
+    # The team board's gate (migration 0013). A flag's note, the reason, is
+    # for leaders only (and the intercessor who wrote it).
+    SHARED = "shared", _("Shared with the team")
+    FLAGGED = "flagged", _("Flagged by the team")
+    RETURNED_TO_BOARD = "returned_to_board", _("Returned to the team board")
+    KEPT_OFF_BOARD = "kept_off_board", _("Kept off the team board")
+    # The request's text was erased (`requests_app.services.erase_text`):
+    # by retention, at the requester's request, or by a leader for them.
+    ERASED = "erased", _("Text erased")
 
 
 class StatusUpdate(models.Model):
@@ -377,6 +450,11 @@ class StatusUpdate(models.Model):
                             UpdateKind.RELEASED,
                             UpdateKind.LEFT_TEAM,
                             UpdateKind.CONFIDENTIALITY,
+                            UpdateKind.SHARED,
+                            UpdateKind.FLAGGED,
+                            UpdateKind.RETURNED_TO_BOARD,
+                            UpdateKind.KEPT_OFF_BOARD,
+                            UpdateKind.ERASED,
                         ]
                     )
                     & Q(from_status=F("to_status"))
@@ -405,6 +483,17 @@ class StatusUpdate(models.Model):
     @property
     def is_move(self) -> bool:
         return self.from_status != self.to_status
+
+    @property
+    def erased_line(self) -> str:
+        """An `erased` entry told in the reader's language: its note is only
+        a marker of why (`requests_app.services.ERASED_*`)."""
+        why, _colon, days = self.note.partition(":")
+        if why == "retention":
+            return gettext("Text erased after %(days)s days") % {"days": days}
+        if why == "requester":
+            return gettext("Erased at the requester's request")
+        return gettext("Erased by a leader")
 
 
 class PrayerLog(models.Model):
@@ -754,6 +843,9 @@ class AuditAction(models.TextChoices):
     DEACTIVATED = "deactivated", _("Deactivated")
     REACTIVATED = "reactivated", _("Reactivated")
     SETTINGS_CHANGED = "settings_changed", _("Church settings changed")
+    # About one request (its id in `details`, never its text).
+    TEXT_KEPT_LONGER = "text_kept_longer", _("Request text kept longer")
+    TEXT_ERASED = "text_erased", _("Request text erased on someone's behalf")
 
 
 class AuditLogEntry(models.Model):
@@ -819,6 +911,13 @@ class ChurchSettings(models.Model):
     form_open = models.BooleanField(_("the public form takes requests"), default=True)
     form_paused_message = models.TextField(_("message while the form is paused"), max_length=1000, blank=True)
     category_order = models.JSONField(_("order of the categories"), default=_default_category_order)
+    retention_days = models.PositiveSmallIntegerField(
+        _("days a manifested or closed request keeps its text"),
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+    )
+    asks_consent = models.BooleanField(_("the public form asks about consent"), default=True)
+    privacy_notice = models.TextField(_("privacy notice"), max_length=4000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -140,7 +140,7 @@ def can_log_prayer(user: Actor, prayer_request: PrayerRequest, *, held: Held = N
         return True
     if not roles.is_intercessor(user):
         return False
-    if not prayer_request.is_confidential:
+    if is_on_board(prayer_request):
         return True
     return ASSIGNED in held if held is not None else is_assigned(user, prayer_request)
 
@@ -154,6 +154,32 @@ def can_set_confidential(
     if confidential:
         return bool(held & {LEADER, REQUESTER})
     return REQUESTER in held
+
+
+def is_on_board(prayer_request: PrayerRequest) -> bool:
+    """The team board's condition (`PrayerRequestQuerySet.on_board`) for one
+    loaded request: open, not confidential, shared with the team by a
+    leader, not flagged for review."""
+    return prayer_request.is_on_board
+
+
+def can_share_with_team(user: Actor, prayer_request: PrayerRequest) -> bool:
+    """Putting a request on the team board, returning a flagged one to it,
+    or keeping one off it: the leaders' triage, and theirs only."""
+    return not isinstance(user, Requester) and roles.is_leader(user)
+
+
+def can_flag(user: Actor, prayer_request: PrayerRequest) -> bool:
+    """Flagging a request as unsuitable for the board: an intercessor (who
+    is not a leader: leaders take it off the board themselves) who sees it
+    on the board, or sees it there but for a flag already waiting."""
+    if isinstance(user, Requester) or roles.is_leader(user) or not roles.is_intercessor(user):
+        return False
+    return (
+        prayer_request.status in OPEN_STATUSES
+        and not prayer_request.is_confidential
+        and prayer_request.shared_with_team_at is not None
+    )
 
 
 def can_manage_team(user: Actor) -> bool:

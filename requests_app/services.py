@@ -11,28 +11,34 @@ nothing.
 Entry points: `submit_request`; `assign` (which makes the move
 new → interceding on the first assignment); `release`; `move` for every other
 status move of the table; `post_update`; `log_prayer`; `set_confidential`;
+the team board's gate: `share_with_team`, `keep_off_board` (leaders) and
+`flag` (intercessors);
 `reissue_followup_links` ("Lost your link?"); `release_all`, for the team
-services (`requests_app.team.members`) when someone leaves the team.
+services (`requests_app.team.members`) when someone leaves the team;
+retention and erasure: `erase_text`, `erase_for_requester`, `apply_retention`
+(at the end of this module).
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from requests_app import roles, rules
+from requests_app import church, roles, rules
 from requests_app.exceptions import AssignmentRefused, IntercessionError, InvalidTransition, NotAllowed
 from requests_app.mail import notifications
 from requests_app.models import (
     OPEN_STATUSES,
     Assignment,
+    HeldNotification,
     IntercessorProfile,
+    OutboxMessage,
     PrayerLog,
     PrayerRequest,
     SearchDigest,
@@ -64,7 +70,15 @@ def _author(actor: Actor) -> AbstractBaseUser | None:
 
 def _sync(target: PrayerRequest, source: PrayerRequest) -> None:
     """Give the caller's instance the state that was just committed."""
-    for field in ("status", "is_confidential", "updated_at", "entered_intercession_at", *_STAGE_FIELDS.values()):
+    for field in (
+        "status",
+        "is_confidential",
+        "updated_at",
+        "entered_intercession_at",
+        "shared_with_team_at",
+        "flagged_at",
+        *_STAGE_FIELDS.values(),
+    ):
         setattr(target, field, getattr(source, field))
 
 
@@ -79,6 +93,7 @@ def submit_request(
     requester_name: str = "",
     requester_email: str = "",
     wants_updates: bool = False,
+    consent: str = "",
 ) -> tuple[PrayerRequest, str]:
     """Create a request and return it with its follow-up token, which is
     shown to the requester once and never stored."""
@@ -92,6 +107,7 @@ def submit_request(
         requester_name=requester_name.strip(),
         requester_email=requester_email.strip(),
         wants_updates=wants_updates,
+        consent=consent,
     )
     token = prayer_request.issue_followup_token()
     # Every field in Python (choices, lengths, the e-mail address), which
@@ -159,6 +175,8 @@ def move(
 
 def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note: str, visibility: str) -> StatusUpdate:
     """Change the status of an already locked and checked request."""
+    if locked.text_erased_at is not None:
+        note = ""  # an erased request's story takes no new words
     from_status = locked.status
     now = timezone.now()
     if to_status == Status.INTERCEDING:
@@ -170,7 +188,15 @@ def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note:
     else:
         setattr(locked, _STAGE_FIELDS[to_status], now)
     locked.status = to_status
-    locked.save(update_fields=["status", "updated_at", "entered_intercession_at", *_STAGE_FIELDS.values()])
+    locked.save(
+        update_fields=[
+            "status",
+            "updated_at",
+            "entered_intercession_at",
+            "shared_with_team_at",
+            *_STAGE_FIELDS.values(),
+        ]
+    )
     return StatusUpdate.objects.create(
         prayer_request=locked,
         author=_author(actor),
@@ -266,6 +292,13 @@ def assign(prayer_request: PrayerRequest, intercessors: Iterable[AbstractBaseUse
             )
             for user in chosen
         )
+        if locked.shared_with_team_at is None:
+            # Assigning is a leader's triage: the request goes to the team
+            # (to its board, unless confidential or flagged); a new one is
+            # saved with its move just below.
+            locked.shared_with_team_at = timezone.now()
+            if locked.status != Status.NEW:
+                locked.save(update_fields=["shared_with_team_at", "updated_at"])
         if locked.status == Status.NEW:
             _apply_move(locked, Status.INTERCEDING, actor=by, note="", visibility=Visibility.REQUESTER)
         notifications.assigned(locked, chosen)
@@ -402,6 +435,10 @@ def post_update(prayer_request: PrayerRequest, *, actor: Actor, note: str, visib
         )
         if not allowed:
             raise NotAllowed(_("You may not add updates to this request."))
+        if locked.text_erased_at is not None:
+            # Erased (retention, the requester's wish, a leader): its story
+            # takes no new words.
+            raise NotAllowed(_("The text of this request was erased: nothing more can be written in its story."))
         update = StatusUpdate.objects.create(
             prayer_request=locked,
             author=_author(actor),
@@ -479,7 +516,12 @@ def set_confidential(prayer_request: PrayerRequest, confidential: bool, *, actor
         if locked.is_confidential == confidential:
             raise IntercessionError(_("Nothing to change."), code="unchanged")
         locked.is_confidential = confidential
-        locked.save(update_fields=["is_confidential", "updated_at"])
+        fields = ["is_confidential", "updated_at"]
+        if confidential and locked.flagged_at is not None:
+            # Off the board for good: a leader's answer to the team's flag.
+            locked.flagged_at = None
+            fields.append("flagged_at")
+        locked.save(update_fields=fields)
         update = StatusUpdate.objects.create(
             prayer_request=locked,
             author=_author(actor),
@@ -488,6 +530,90 @@ def set_confidential(prayer_request: PrayerRequest, confidential: bool, *, actor
             to_status=locked.status,
             visibility=Visibility.REQUESTER,
         )
+    _sync(prayer_request, locked)
+    return update
+
+
+def _board_entry(locked: PrayerRequest, kind: UpdateKind, *, by: AbstractBaseUser, note: str = "") -> StatusUpdate:
+    return StatusUpdate.objects.create(
+        prayer_request=locked,
+        author=by,
+        kind=kind,
+        from_status=locked.status,
+        to_status=locked.status,
+        note=note,
+        visibility=Visibility.TEAM,
+    )
+
+
+def share_with_team(prayer_request: PrayerRequest, *, by: Actor) -> StatusUpdate:
+    """A leader's "Share with the team": the request goes on the team board
+    (PRODUCT.md, "Who sees what"). On a request flagged by the team it is
+    the leader's review that returns it to the board."""
+    if not rules.can_share_with_team(by, prayer_request):
+        raise NotAllowed(_("Only a leader can share a request with the team."))
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.is_confidential:
+            raise IntercessionError(
+                _("A confidential request is never on the team board: only leaders and its intercessors see it."),
+                code="confidential",
+            )
+        if locked.status not in OPEN_STATUSES:
+            raise IntercessionError(
+                _("This request is “%(status)s”: only open requests are on the team board.")
+                % {"status": Status(locked.status).label},
+                code="request_not_open",
+            )
+        if locked.flagged_at is not None:
+            kind = UpdateKind.RETURNED_TO_BOARD
+        elif locked.shared_with_team_at is not None:
+            raise IntercessionError(_("This request is already on the team board."), code="unchanged")
+        else:
+            kind = UpdateKind.SHARED
+        locked.shared_with_team_at = locked.shared_with_team_at or timezone.now()
+        locked.flagged_at = None
+        locked.save(update_fields=["shared_with_team_at", "flagged_at", "updated_at"])
+        update = _board_entry(locked, kind, by=by)
+    _sync(prayer_request, locked)
+    return update
+
+
+def keep_off_board(prayer_request: PrayerRequest, *, by: Actor) -> StatusUpdate:
+    """A leader takes a request off the team board (a flag's review, or
+    their own call): leaders and its assigned intercessors keep it, no one
+    else sees it, until a leader shares it again."""
+    if not rules.can_share_with_team(by, prayer_request):
+        raise NotAllowed(_("Only a leader can take a request off the team board."))
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.shared_with_team_at is None and locked.flagged_at is None:
+            raise IntercessionError(_("This request is not on the team board."), code="unchanged")
+        locked.shared_with_team_at = None
+        locked.flagged_at = None
+        locked.save(update_fields=["shared_with_team_at", "flagged_at", "updated_at"])
+        update = _board_entry(locked, UpdateKind.KEPT_OFF_BOARD, by=by)
+    _sync(prayer_request, locked)
+    return update
+
+
+def flag(prayer_request: PrayerRequest, *, by: Actor, reason: str = "") -> StatusUpdate:
+    """An intercessor flags a board request as unsuitable: it leaves the
+    board at once, for every intercessor not assigned to it, until a leader
+    reviews it. The reason (optional) is for the leaders only."""
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        # Against the locked row: it may have been made confidential or
+        # taken off the board since the page was shown.
+        if not rules.can_flag(by, locked):
+            raise NotAllowed(_("Only an intercessor who sees a request on the team board can flag it."))
+        if locked.flagged_at is not None:
+            raise IntercessionError(
+                _("This request is already flagged: a leader will look at it."), code="already_flagged"
+            )
+        locked.flagged_at = timezone.now()
+        locked.save(update_fields=["flagged_at", "updated_at"])
+        update = _board_entry(locked, UpdateKind.FLAGGED, by=by, note=reason.strip())
     _sync(prayer_request, locked)
     return update
 
@@ -518,3 +644,163 @@ def reissue_followup_links(address: str) -> int:
         for given_address, links in issued.items():
             notifications.followup_links(given_address, links)
     return len(requests)
+
+
+# --- Retention and erasure ----------------------------------------------------
+#
+# Erasing a request empties its text, the requester's name and e-mail, every
+# note of its story and prayer log, its blind index, and whatever e-mail or
+# digest line about it is still waiting; its category, dates, status and
+# counts stay for the figures. The story gets one entry of kind `erased`,
+# whose (encrypted) note is only a marker saying why (`ERASED_*`), told in
+# the reader's language by `StatusUpdate.erased_line`. This is the one place
+# where the app edits the story's entries: it empties their notes.
+
+ERASED_BY_RETENTION = "retention"
+ERASED_FOR_REQUESTER = "requester"
+ERASED_BY_LEADER = "leader"
+RETENTION_BATCH = 100
+
+
+def _erase_locked(locked: PrayerRequest, *, why: str, by: AbstractBaseUser | None = None) -> None:
+    """Erase the text of an already locked request that still has it."""
+    now = timezone.now()
+    for field in ("for_whom", "title", "details", "requester_name", "requester_email", "requester_email_digest"):
+        setattr(locked, field, "")
+    locked.wants_updates = False
+    locked.text_erased_at = now
+    locked.keep_text_until = None
+    locked.save(
+        update_fields=[
+            "for_whom",
+            "title",
+            "details",
+            "requester_name",
+            "requester_email",
+            "requester_email_digest",
+            "wants_updates",
+            "text_erased_at",
+            "keep_text_until",
+            "updated_at",
+        ]
+    )
+    StatusUpdate.objects.filter(prayer_request=locked).update(note="")
+    PrayerLog.objects.filter(prayer_request=locked).update(note="")
+    SearchDigest.objects.filter(prayer_request=locked).delete()
+    HeldNotification.objects.filter(prayer_request=locked).delete()
+    OutboxMessage.objects.filter(prayer_request=locked, sent_at__isnull=True).delete()
+    # What was sent stays a record that it was sent, to nobody now.
+    OutboxMessage.objects.filter(prayer_request=locked).update(to="", body_text="", body_html="")
+    StatusUpdate.objects.create(
+        prayer_request=locked,
+        author=by,
+        kind=UpdateKind.ERASED,
+        from_status=locked.status,
+        to_status=locked.status,
+        note=why,
+        visibility=Visibility.REQUESTER,
+    )
+
+
+def erase_text(prayer_request: PrayerRequest, *, why: str, by: AbstractBaseUser | None = None) -> bool:
+    """Erase the request's text now; False if it was erased already (and
+    then nothing changes). Who may ask for it is the caller's question
+    (`requests_app.team.retention` for leaders, `erase_for_requester`)."""
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.text_erased_at is not None:
+            return False
+        _erase_locked(locked, why=why, by=by)
+    prayer_request.refresh_from_db()
+    return True
+
+
+def erase_for_requester(prayer_request: PrayerRequest, *, requester: Requester) -> None:
+    """The requester deletes their request through their link: its text is
+    erased at once, it is closed (when the table lets the requester close
+    it: a manifested request stays manifested), every active assignment is
+    released, and its intercessors are told, without content, that it was
+    withdrawn. Doing it again changes nothing more."""
+    if requester.prayer_request_id != prayer_request.pk:
+        raise NotAllowed()
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.text_erased_at is None:
+            _erase_locked(locked, why=ERASED_FOR_REQUESTER)
+        if Status.CLOSED in rules.allowed_moves(requester, locked):
+            _apply_move(locked, Status.CLOSED, actor=requester, note="", visibility=Visibility.REQUESTER)
+            notifications.status_moved(locked, Status.CLOSED, actor=requester)
+        assignments = list(
+            Assignment.objects.select_for_update()
+            .active()
+            .filter(prayer_request=locked)
+            .select_related("intercessor")
+            .order_by("pk")
+        )
+        now = timezone.now()
+        for assignment in assignments:
+            assignment.released_at = now
+            assignment.save(update_fields=["released_at"])
+        StatusUpdate.objects.bulk_create(
+            StatusUpdate(
+                prayer_request=locked,
+                kind=UpdateKind.RELEASED,
+                intercessor=assignment.intercessor,
+                from_status=locked.status,
+                to_status=locked.status,
+                visibility=Visibility.TEAM,
+            )
+            for assignment in assignments
+        )
+        if assignments:
+            notifications.withdrawn(locked, [assignment.intercessor for assignment in assignments])
+    prayer_request.refresh_from_db()
+
+
+def retention_due(now: datetime | None = None, *, days: int | None = None):
+    """The requests whose text the retention period has run out for:
+    manifested or closed for `days` (the church's setting), not erased yet,
+    and not kept longer by a leader past today."""
+    now = now or timezone.now()
+    days = church.current().retention_days if days is None else days
+    cutoff = now - timedelta(days=days)
+    return (
+        PrayerRequest.objects.filter(text_erased_at__isnull=True)
+        .filter(Q(status=Status.ANSWERED, answered_at__lte=cutoff) | Q(status=Status.CLOSED, closed_at__lte=cutoff))
+        .filter(Q(keep_text_until__isnull=True) | Q(keep_text_until__lt=timezone.localdate(now)))
+    )
+
+
+def apply_retention(now: datetime | None = None, *, batch_size: int = RETENTION_BATCH) -> int:
+    """Erase the text of every request past the retention period, in
+    batches of one transaction each; returns how many were erased. Safe to
+    run twice at once: on PostgreSQL each batch skips the rows another run
+    holds (`skip_locked`), and a row is erased only while its text is there,
+    so each request is erased once (SQLite serialises the writers)."""
+    days = church.current().retention_days
+    erased = 0
+    while True:
+        with transaction.atomic():
+            batch = list(retention_due(now, days=days).select_for_update(skip_locked=True).order_by("pk")[:batch_size])
+            for locked in batch:
+                _erase_locked(locked, why=f"{ERASED_BY_RETENTION}:{days}")
+        erased += len(batch)
+        if len(batch) < batch_size:
+            return erased
+
+
+def text_erased_on(prayer_request: PrayerRequest, *, days: int | None = None):
+    """The day retention will erase the request's text, or None while it is
+    still carried (or already erased)."""
+    if prayer_request.text_erased_at is not None:
+        return None
+    since = {Status.ANSWERED: prayer_request.answered_at, Status.CLOSED: prayer_request.closed_at}.get(
+        prayer_request.status
+    )
+    if since is None:
+        return None
+    days = church.current().retention_days if days is None else days
+    day = timezone.localdate(since + timedelta(days=days))
+    if prayer_request.keep_text_until is not None and prayer_request.keep_text_until >= day:
+        day = prayer_request.keep_text_until + timedelta(days=1)
+    return day

@@ -14,6 +14,8 @@ from requests_app.views import (
     members,
     public,
     request_page,
+    requester_data,
+    retention,
     sheet,
     team,
 )
@@ -29,10 +31,15 @@ urlpatterns = [
     path("followup/lost/", public.followup_lost, name="followup_lost"),
     path("followup/lost/sent/", public.followup_lost_sent, name="followup_lost_sent"),
     path("followup/<str:token>/", public.followup, name="followup"),
+    path("privacy/", public.privacy_notice, name="privacy_notice"),
     path("followup/<str:token>/update/", public.followup_update, name="followup_update"),
     path("followup/<str:token>/praise/", public.followup_praise, name="followup_praise"),
     path("followup/<str:token>/withdraw/", public.followup_withdraw, name="followup_withdraw"),
     path("followup/<str:token>/confidentiality/", public.followup_confidentiality, name="followup_confidentiality"),
+    # The requester's own data: download it, delete it (views/requester_data.py).
+    path("followup/<str:token>/download/", requester_data.followup_download, name="followup_download"),
+    path("followup/<str:token>/download.json", requester_data.followup_download_json, name="followup_download_json"),
+    path("followup/<str:token>/delete/", requester_data.followup_delete, name="followup_delete"),
     # The team's lists.
     path("", lists.home, name="home"),
     path("triage/", lists.triage, name="triage"),
@@ -61,6 +68,13 @@ urlpatterns = [
     path("requests/<int:pk>/update/", request_page.update, name="request_update"),
     path("requests/<int:pk>/pray/", request_page.pray, name="request_pray"),
     path("requests/<int:pk>/confidential/", request_page.make_confidential, name="request_confidential"),
+    # Retention and erasure, for leaders (views/retention.py).
+    path("requests/<int:pk>/keep-text/", retention.keep_text, name="request_keep_text"),
+    path("requests/<int:pk>/erase/", retention.erase, name="request_erase"),
+    # The team board's gate: a leader shares or keeps off, an intercessor flags.
+    path("requests/<int:pk>/share/", request_page.share, name="request_share"),
+    path("requests/<int:pk>/keep-off-board/", request_page.keep_off_board, name="request_keep_off_board"),
+    path("requests/<int:pk>/flag/", request_page.flag, name="request_flag"),
     path("assignments/<int:pk>/release/", request_page.release, name="assignment_release"),
     path("assignments/<int:pk>/reassign/", request_page.reassign, name="assignment_reassign"),
     # The intercessor's own settings.

@@ -295,7 +295,7 @@ class Browser:
 
 def ask_data(title: str, **extra: str) -> dict[str, str]:
     """The public form, filled in: not confidential, so the title is easy to find."""
-    return {"for_whom": "F. T.", "title": title, "category": "health", "details": "", **extra}
+    return {"for_whom": "F. T.", "title": title, "category": "health", "details": "", "consent": "knows", **extra}
 
 
 def page_text(response: Response) -> str:

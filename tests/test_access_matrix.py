@@ -153,11 +153,16 @@ ROWS = {
     "followup_help": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "followup_lost": (NO_KIND, everyone(OK, FOUND)),  # the same redirect for any valid address
     "followup_lost_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "privacy_notice": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "followup": (KINDS, with_the_link(OK, NOT_ALLOWED)),
     "followup_update": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_praise": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_withdraw": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_confidentiality": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
+    # The requester's own data: download it, delete it (a confirmation page, then the POST).
+    "followup_download": (KINDS, with_the_link(OK, NOT_ALLOWED)),
+    "followup_download_json": (KINDS, with_the_link(OK, NOT_ALLOWED)),
+    "followup_delete": (KINDS, with_the_link(OK, FOUND)),
     # The team's lists.
     "home": (
         NO_KIND,
@@ -216,6 +221,18 @@ ROWS = {
     "request_update": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
     "request_pray": (KINDS, on_a_request(FOUND, FOUND, FOUND, method="post")),
     "request_confidential": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
+    # The team board's gate: leaders share and keep off (here the requests are
+    # shared already: "share" answers with a message and changes nothing);
+    # an intercessor who sees it on the board flags it (tests/test_board_gate.py).
+    "request_share": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
+    "request_keep_off_board": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
+    "request_flag": (
+        KINDS,
+        on_a_request(FORBIDDEN, lambda kind: FORBIDDEN if kind == "confidential" else FOUND, FOUND, method="post"),
+    ),
+    # Retention and erasure: leaders only.
+    "request_keep_text": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
+    "request_erase": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
     "assignment_release": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
     "assignment_reassign": (KINDS, None),
     # Accounts.
@@ -366,7 +383,13 @@ class World:
         """Data that makes an allowed POST succeed."""
         spare = str(self.users["spare"].pk)
         return {
-            "ask": {"for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
+            "ask": {
+                "for_whom": "J.",
+                "consent": "knows",
+                "category": "health",
+                "title": "Strength",
+                "is_confidential": "on",
+            },
             "followup_lost": {"email": "nobody@example.org"},
             "followup_update": {"update-note": "An update from me"},
             "followup_praise": {"praise-note": "It has manifested!"},
@@ -377,6 +400,8 @@ class World:
             "request_move": {"to_status": "breakthrough", "note": "", "visibility": "team"},
             "request_update": {"note": "A team note", "visibility": "team"},
             "request_pray": {"submission_key": "matrix-key", "minutes": "10"},
+            "request_keep_text": {"keep-until": "2099-01-01", "keep-reason": "asked by phone"},
+            "request_erase": {"erase-confirm": "on", "erase-reason": "asked by phone"},
             "assignment_release": {"note": ""},
             "my_settings": {
                 "is_available": "on",
@@ -399,7 +424,13 @@ class World:
 def _church_settings_data() -> dict:
     """The church's settings page as a new church has it, with a new name."""
     defaults = church.defaults()
-    numbers = ["coverage_days", "reminder_prayer_gap_days", "reminder_waiting_hours", "reminder_breakthrough_days"]
+    numbers = [
+        "coverage_days",
+        "reminder_prayer_gap_days",
+        "reminder_waiting_hours",
+        "reminder_breakthrough_days",
+        "retention_days",
+    ]
     data = {name: str(getattr(defaults, name)) for name in ["accent_colour", *numbers]}
     data |= {f"category_{place}": value for place, value in enumerate(defaults.category_order, start=1)}
     return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on"}
@@ -407,7 +438,9 @@ def _church_settings_data() -> dict:
 
 def _snapshot() -> dict:
     return {
-        "requests": sorted(PrayerRequest.objects.values_list("pk", "status", "is_confidential")),
+        "requests": sorted(
+            PrayerRequest.objects.values_list("pk", "status", "is_confidential", "shared_with_team_at", "flagged_at")
+        ),
         "assignments": sorted(Assignment.objects.values_list("pk", "intercessor_id", "released_at")),
         "updates": StatusUpdate.objects.count(),
         "prayer logs": PrayerLog.objects.count(),

@@ -249,9 +249,16 @@ def _church_settings_data() -> dict:
     """The church's settings page as a new church has it, with a new name."""
     defaults = church.defaults()
     numbers = ["coverage_days", "reminder_prayer_gap_days", "reminder_waiting_hours", "reminder_breakthrough_days"]
+    numbers.append("retention_days")
     data = {name: str(getattr(defaults, name)) for name in ["accent_colour", *numbers]}
     data |= {f"category_{place}": value for place, value in enumerate(defaults.category_order, start=1)}
-    return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on"}
+    return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on", "asks_consent": "on"}
+
+
+def _kept_off_the_board(world: World, key: str) -> int:
+    """A public request a leader took off the board, to share again."""
+    services.keep_off_board(world.requests[key], by=world.users["leader"])
+    return world.request_id(key)
 
 
 def _invitation(world: World) -> Invitation:
@@ -267,13 +274,14 @@ PLANS = {
     "ask": lambda w: Post(
         "anonymous",
         reverse("ask"),
-        {"for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
+        {"consent": "knows", "for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
     ),
     "ask_sent": None,
     "followup_help": None,
     # New links for the World's requester: their tokens change, after the response.
     "followup_lost": lambda w: Post("anonymous", reverse("followup_lost"), {"email": "r@example.org"}),
     "followup_lost_sent": None,
+    "privacy_notice": None,
     "followup": None,
     "followup_update": lambda w: Post(
         "requester", reverse("followup_update", args=[w.tokens["confidential"]]), {"update-note": "From me"}
@@ -287,6 +295,9 @@ PLANS = {
     "followup_confidentiality": lambda w: Post(
         "requester", reverse("followup_confidentiality", args=[w.tokens["confidential"]]), {"confidential": "0"}
     ),
+    "followup_download": None,
+    "followup_download_json": None,
+    "followup_delete": lambda w: Post("requester", reverse("followup_delete", args=[w.tokens["confidential"]])),
     "home": None,
     "triage": None,
     "dashboard": None,
@@ -337,6 +348,24 @@ PLANS = {
         {"submission_key": "csrf-key", "minutes": "10"},
     ),
     "request_confidential": lambda w: Post("leader", reverse("request_confidential", args=[w.request_id("public")])),
+    # The team board's gate (tests/test_board_gate.py).
+    "request_share": lambda w: Post("leader", reverse("request_share", args=[_kept_off_the_board(w, "breakthrough")])),
+    "request_keep_off_board": lambda w: Post(
+        "leader", reverse("request_keep_off_board", args=[w.request_id("public")])
+    ),
+    "request_flag": lambda w: Post(
+        "other", reverse("request_flag", args=[w.request_id("public")]), {"reason": "Not for the board"}
+    ),
+    "request_keep_text": lambda w: Post(
+        "leader",
+        reverse("request_keep_text", args=[w.request_id("public")]),
+        {"keep-until": "2099-01-01", "keep-reason": "asked by phone"},
+    ),
+    "request_erase": lambda w: Post(
+        "leader",
+        reverse("request_erase", args=[w.request_id("public")]),
+        {"erase-confirm": "on", "erase-reason": "asked by phone"},
+    ),
     "assignment_release": lambda w: Post(
         "assigned", reverse("assignment_release", args=[w.assignment("confidential").pk]), {"note": ""}
     ),
@@ -550,7 +579,9 @@ def test_it_changes_nothing_on_any_get(world, django_capture_on_commit_callbacks
         # they see it, and they hold it afterwards.
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(
-                reverse("ask"), {"for_whom": "K.", "category": "work", "title": "A job"}, REMOTE_ADDR="198.51.100.7"
+                reverse("ask"),
+                {"consent": "knows", "for_whom": "K.", "category": "work", "title": "A job"},
+                REMOTE_ADDR="198.51.100.7",
             )
         assert response.status_code == 302
         tokens = FOLLOWUP_LINK.findall(client.get(reverse("ask_sent")).content.decode())[:1]
@@ -677,6 +708,7 @@ def _submit_through_form(client_pair, *, addr: str, marker: str, **overrides) ->
     client, capture = client_pair
     data = {
         "for_whom": f"{MARKERS['for_whom']}{marker} {ALL}"[:120],
+        "consent": "knows",
         "category": "health",
         "title": f"{MARKERS['title']}{marker} {ALL}",
         "details": f"{MARKERS['details']}{marker} {MULTILINE}",
@@ -966,7 +998,7 @@ def test_it_sends_a_password_reset_e_mail_with_no_request_text(db, django_captur
 
 
 def _ask_with_extras(client, django_capture_on_commit_callbacks, **extras):
-    data = {"for_whom": "J.", "category": "health", "title": "Strength", "details": "d", **extras}
+    data = {"consent": "knows", "for_whom": "J.", "category": "health", "title": "Strength", "details": "d", **extras}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("ask"), data, REMOTE_ADDR="192.0.2.55")
     assert response.status_code == 302, response.content.decode()[:2000]

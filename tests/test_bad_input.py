@@ -67,7 +67,7 @@ HOSTILE_NEXT = [
 
 # Fields a form has but its row in PLANS does not post.
 MORE_FIELDS = {
-    "ask": ["details", "requester_name", "requester_email", "wants_updates", "is_urgent", "website"],
+    "ask": ["details", "requester_name", "requester_email", "wants_updates", "is_urgent", "website", "consent"],
     "followup_lost": ["website"],
     "request_pray": ["note", "fasted"],
     "my_settings": ["new_requests", "prayer_reminders"],

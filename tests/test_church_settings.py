@@ -220,7 +220,14 @@ def test_the_name_is_in_the_title_the_header_and_the_e_mails(
     public = Client().get(ASK).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         Client().post(
-            ASK, {"for_whom": "J.", "category": "health", "title": "Strength", "requester_email": "j@example.org"}
+            ASK,
+            {
+                "consent": "knows",
+                "for_whom": "J.",
+                "category": "health",
+                "title": "Strength",
+                "requester_email": "j@example.org",
+            },
         )
 
     assert title_of(page).endswith("· Grace &amp; Truth Church")
@@ -387,8 +394,14 @@ def test_the_requester_still_chooses_confidentiality_whatever_the_default(as_lea
     save(as_leader, confidential_by_default=False)
     asker = Client()
 
-    asker.post(ASK, {"for_whom": "A.", "category": "health", "title": "Ticked", "is_confidential": "on"})
-    asker.post(ASK, {"for_whom": "B.", "category": "health", "title": "Unticked"}, REMOTE_ADDR="198.51.100.9")
+    asker.post(
+        ASK, {"consent": "knows", "for_whom": "A.", "category": "health", "title": "Ticked", "is_confidential": "on"}
+    )
+    asker.post(
+        ASK,
+        {"consent": "knows", "for_whom": "B.", "category": "health", "title": "Unticked"},
+        REMOTE_ADDR="198.51.100.9",
+    )
 
     assert dict(PrayerRequest.objects.values_list("title", "is_confidential")) == {"Ticked": True, "Unticked": False}
 
@@ -434,7 +447,13 @@ def test_a_form_sent_after_the_pause_is_refused_and_changes_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         response = asker.post(
             ASK,
-            {"for_whom": "M.", "category": "health", "title": "<b>Surgery</b>", "details": "On\nFriday\x00"},
+            {
+                "consent": "knows",
+                "for_whom": "M.",
+                "category": "health",
+                "title": "<b>Surgery</b>",
+                "details": "On\nFriday\x00",
+            },
         )
 
     content = response.content.decode()
@@ -454,7 +473,7 @@ def test_the_form_takes_requests_again_once_reopened(as_leader, save):
     save(as_leader, form_open=False)
     save(as_leader, form_open=True)
 
-    response = Client().post(ASK, {"for_whom": "J.", "category": "work", "title": "A job"})
+    response = Client().post(ASK, {"consent": "knows", "for_whom": "J.", "category": "work", "title": "A job"})
 
     assert response.status_code == 302
     assert PrayerRequest.objects.count() == 1

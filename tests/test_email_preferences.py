@@ -174,7 +174,14 @@ def test_a_leader_who_intercedes_has_both_sets_of_switches(team, events):
 def test_the_requester_and_the_follow_up_link_are_not_affected(team, client, django_capture_on_commit_callbacks):
     for user in team.values():
         _prefer(user, new_requests=False, requester_updates=False, releases=False, my_assignments=False)
-    data = {"for_whom": "J.", "title": "T", "category": "health", "requester_email": REQUESTER, "wants_updates": "on"}
+    data = {
+        "consent": "knows",
+        "for_whom": "J.",
+        "title": "T",
+        "category": "health",
+        "requester_email": REQUESTER,
+        "wants_updates": "on",
+    }
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("ask"), data)

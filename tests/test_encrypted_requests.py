@@ -210,9 +210,12 @@ def test_the_leaders_search_uses_the_index(client, db):
 def test_search_never_finds_a_request_the_searcher_may_not_see(db):
     intercessor = make_user("anna", roles.INTERCESSORS)
     secret = _ask("Healing for Ruth", confidential=True)
+    waiting = _ask("Healing for Orpah")  # not yet shared with the team by a leader
     shared = _ask("Healing for Naomi")
+    services.share_with_team(shared, by=make_user("lydia", roles.LEADERS))
 
     assert list(PrayerRequest.objects.visible_to(intercessor).matching("healing")) == [shared]
+    assert waiting in PrayerRequest.objects.matching("healing")
     assert secret in PrayerRequest.objects.matching("healing")
 
 

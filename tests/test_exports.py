@@ -204,6 +204,8 @@ def test_it_never_puts_request_text_in_the_filename(client, leader, db):
 def varied(leader, request_in):
     """Four requests, each different from the others in one way."""
     plain = request_in(Status.NEW, confidential=False)
+    # On the team board (a leader shared it), so anyone on the team may pray for it.
+    services.share_with_team(plain, by=leader)
     urgent = request_in(Status.NEW, confidential=False, urgent=True)
     secret = request_in(Status.INTERCEDING, confidential=True)
     family = submit(confidential=False, title="Reconciliation")

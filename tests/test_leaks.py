@@ -981,6 +981,7 @@ def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, dj
     data = {
         **{name: value for name, value in _hidden_inputs(form).items() if name != "csrfmiddlewaretoken"},
         "for_whom": f"Aunt {m['WHOM']}",
+        "consent": "knows",
         "category": "health",
         "title": f"Healing {m['TITL']}",
         "details": f"Scan {m['DETL']}",

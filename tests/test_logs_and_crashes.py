@@ -418,7 +418,7 @@ def test_it_logs_a_failed_e_mail_with_the_request_id_only(
     client, db, settings, caplog, log_output, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_BACKEND = "test_logs_and_crashes.FailingEmailBackend"
-    data = {**MARKERS, "category": "health", "is_confidential": "on", "wants_updates": "on"}
+    data = {**MARKERS, "consent": "knows", "category": "health", "is_confidential": "on", "wants_updates": "on"}
 
     with caplog.at_level(logging.DEBUG), django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("ask"), data).status_code == 302
@@ -433,7 +433,7 @@ def test_it_logs_a_failed_e_mail_with_the_request_id_only(
 
 def test_it_logs_refused_submissions_without_their_text(client, db, settings, caplog, log_output):
     settings.INTERCESSION_SUBMIT_LIMIT = 1
-    data = {**MARKERS, "category": "health", "is_confidential": "on"}
+    data = {**MARKERS, "consent": "knows", "category": "health", "is_confidential": "on"}
 
     with caplog.at_level(logging.DEBUG):
         client.post(reverse("ask"), {**data, "website": "spam"})
@@ -462,7 +462,7 @@ def crash_cases(db, leader, assigned_intercessor, other_intercessor, request_in)
     the service that fails. Built lazily, one per test."""
 
     def ask():
-        data = {**MARKERS, "category": "health", "is_confidential": "on", "wants_updates": "on"}
+        data = {**MARKERS, "consent": "knows", "category": "health", "is_confidential": "on", "wants_updates": "on"}
         return None, reverse("ask"), data, "submit_request"
 
     def followup_update():

@@ -90,6 +90,7 @@ def test_it_marks_an_urgent_request_in_the_subject(team, sent):
 def test_it_sends_the_requester_their_link_and_the_leaders_the_news_from_the_form(team, client, sent):
     data = {
         "for_whom": FOR_WHOM,
+        "consent": "knows",
         "title": TITLE,
         "category": "health",
         "details": DETAILS,

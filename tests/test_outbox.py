@@ -90,6 +90,7 @@ def smtp_down(settings):
 def _ask(client, **extra):
     data = {
         "for_whom": "M. K.",
+        "consent": "knows",
         "title": TITLE,
         "category": "health",
         "requester_email": ADDRESS,

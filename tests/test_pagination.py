@@ -41,6 +41,8 @@ def rows(how_many: int, *, status=S.NEW, confidential=False, urgent_every=3, sam
             status=status,
             is_confidential=confidential,
             is_urgent=number % urgent_every == 0,
+            # Out of `new`, a leader has triaged it: shared with the team.
+            shared_with_team_at=None if status == S.NEW else start,
             followup_token_hash=f"{first + number:064x}",
         )
         for number in range(how_many)

@@ -46,9 +46,10 @@ def request_for(
 @pytest.fixture
 def sheet_world(leader, assigned_intercessor, other_intercessor):
     """Health: an old request in intercession with Anna and Simeon, a newer
-    urgent one at breakthrough with Anna, a new one nobody carries yet, a
-    manifested and a closed one, and a confidential one. Family: one request.
-    Finances: only a confidential request."""
+    urgent one at breakthrough with Anna, a new one nobody carries yet (shared
+    with the team), a manifested and a closed one, and a confidential one.
+    Family: one request. Finances: only a confidential request, one no leader
+    has shared and one flagged by the team: none for the sheet."""
     old = request_for("Old health", days_ago=9, details="Strength for each day.\nAnd sleep.")
     services.assign(old, [assigned_intercessor, other_intercessor], by=leader)
     urgent = request_for("Urgent health", urgent=True, days_ago=2)
@@ -64,6 +65,14 @@ def sheet_world(leader, assigned_intercessor, other_intercessor):
         SECRET_TITLE, confidential=True, urgent=True, days_ago=30, for_whom=SECRET_PERSON, details=SECRET_DETAILS
     )
     family = request_for("Family request", category=Category.FAMILY, days_ago=1, for_whom="The Brandt family")
+    # The new ones reach the sheet once a leader has shared them with the team.
+    for shared in (waiting, family):
+        services.share_with_team(shared, by=leader)
+    # No leader has looked at this one yet, nor at the flagged one since.
+    request_for(SECRET_TITLE + "-unshared", category=Category.FINANCES, for_whom=SECRET_PERSON, details=SECRET_DETAILS)
+    flagged = request_for(SECRET_TITLE + "-flagged", category=Category.FINANCES, for_whom=SECRET_PERSON)
+    services.share_with_team(flagged, by=leader)
+    services.flag(flagged, by=other_intercessor, reason="Not for the sheet")
     request_for(
         SECRET_TITLE + "-2",
         category=Category.FINANCES,
@@ -131,7 +140,7 @@ def test_it_never_shows_a_confidential_request(client, leader, sheet_world):
 
     for marker in (SECRET_TITLE, SECRET_PERSON, SECRET_DETAILS):
         assert marker not in html
-    # Finances holds only a confidential request: not even its heading shows.
+    # Finances holds only requests that are not for the sheet: not even its heading shows.
     assert "Finances" not in html
     assert html.count('class="prayer-sheet-request') == 4
 
@@ -228,6 +237,8 @@ def test_it_keeps_the_number_of_queries_constant(client, django_assert_num_queri
             prayer_request = request_for(f"Row {number}", category=categories[number % len(categories)])
             if number % 2:
                 services.assign(prayer_request, intercessors, by=leader)
+            else:
+                services.share_with_team(prayer_request, by=leader)
             # Confidential requests beside them change nothing on the sheet.
             request_for(f"Hidden {number}", confidential=True)
         with django_assert_num_queries(5):

@@ -48,6 +48,7 @@ def ask_data(**overrides) -> dict:
         "is_confidential": "on",
         "requester_email": EMAIL,
         "wants_updates": "on",
+        "consent": "knows",
     }
     data.update(overrides)
     return data

@@ -178,7 +178,8 @@ def test_it_does_not_read_a_megabyte_its_length_check_refuses():
 
 def test_the_ask_form_refuses_a_spoofed_title_and_stores_nothing(client, db):
     response = client.post(
-        reverse("ask"), {"for_whom": "Anna", "title": f"Healing for {RLO}annA", "category": Category.HEALTH}
+        reverse("ask"),
+        {"consent": "knows", "for_whom": "Anna", "title": f"Healing for {RLO}annA", "category": Category.HEALTH},
     )
     assert response.status_code == 200
     assert "right-to-left override" in response.content.decode()
@@ -191,6 +192,7 @@ def test_the_ask_form_stores_nfc_and_trims_the_details(client, db, django_captur
             reverse("ask"),
             {
                 "for_whom": DECOMPOSED,
+                "consent": "knows",
                 "title": "Strength",
                 "details": "\u200b\n Pray for 👨\u200d👩\u200d👧 \ufeff",
                 "category": Category.HEALTH,
@@ -215,6 +217,7 @@ def test_the_ask_form_refuses_an_address_ending_in_an_override(client, db):
         reverse("ask"),
         {
             "for_whom": "Anna",
+            "consent": "knows",
             "title": "Healing",
             "category": Category.HEALTH,
             "requester_email": f"anna@example.org{RLO}",

@@ -66,7 +66,8 @@ def make_requests(
         for number in range(how_many)
     ]
     if status != S.NEW:
-        PrayerRequest.objects.filter(pk__in=made).update(status=status)
+        # Out of `new`, a leader has triaged it: it is shared with the team.
+        PrayerRequest.objects.filter(pk__in=made).update(status=status, shared_with_team_at=timezone.now())
     return made
 
 
@@ -378,7 +379,7 @@ def test_it_shows_a_leader_who_intercedes_what_they_carry(client, leader, reques
 
 
 @pytest.fixture
-def board_requests(request_in):
+def board_requests(request_in, leader):
     made = {
         "secret": submit(title=SECRET),
         "secret assigned": request_in(S.INTERCEDING, confidential=True),
@@ -388,7 +389,11 @@ def board_requests(request_in):
         "answered": request_in(S.ANSWERED, confidential=False),
         "closed": request_in(S.CLOSED, confidential=False),
         "urgent": submit(confidential=False, urgent=True, title="Public-urgent-Bd2"),
+        # New and public, but no leader has looked at it yet: not on the board.
+        "not shared": submit(confidential=False, title=f"{SECRET} not shared"),
     }
+    for name in ("new", "urgent"):
+        services.share_with_team(made[name], by=leader)
     PrayerRequest.objects.filter(pk=made["secret assigned"].pk).update(title=f"{SECRET} assigned")
     for age, name in enumerate(["urgent", "breakthrough", "interceding", "new"]):
         backdate(made[name], 10 - age)
@@ -673,7 +678,8 @@ def _rows_for_history(how_many, ctx):
 
 QUERY_CASES = [
     # + 1: the notice of undeliverable e-mails (requests_app/templatetags/outbox.py).
-    (TRIAGE, "leader", _rows_for_triage, 6),
+    # Triage + 1: its "Flagged by the team" (none here: an empty list).
+    (TRIAGE, "leader", _rows_for_triage, 7),
     (REQUEST_LIST, "leader", _rows_for_request_list, 4),
     (BOARD, "leader", _rows_for_board, 4),
     (BOARD, "intercessor", _rows_for_board, 4),

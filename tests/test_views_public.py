@@ -56,6 +56,7 @@ def ask_data(**overrides) -> dict:
         "requester_name": NAME,
         "requester_email": EMAIL,
         "wants_updates": "on",
+        "consent": "knows",
     }
     data.update(overrides)
     return {field: value for field, value in data.items() if value is not None}

@@ -26,6 +26,7 @@ from requests_app.models import OutboxMessage, PrayerLog, PrayerRequest, Status,
 
 ASK = {
     "for_whom": "M. K.",
+    "consent": "knows",
     "title": "Strength after surgery",
     "category": "health",
     "details": "Recovering slowly.",

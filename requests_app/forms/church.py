@@ -66,6 +66,14 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
         _("Days awaiting manifestation before checking in"),
         _("Longer than this, and the leaders' daily summary suggests checking in with the requester."),
     )
+    retention_days = _number(
+        "retention_days",
+        _("Days a manifested or closed request keeps its text"),
+        _(
+            "After this, its text, the requester's name and e-mail and every note are erased; its dates, status "
+            "and category stay for the figures. A leader can keep one request longer from its page."
+        ),
+    )
 
     class Meta:
         model = ChurchSettings
@@ -78,6 +86,8 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
             "form_open": _("The public form takes new requests"),
             "form_paused_message": _("Message while the form is paused"),
             "confidential_by_default": _("New requests start as confidential"),
+            "asks_consent": _("Ask about consent when a request is for someone else"),
+            "privacy_notice": _("Privacy notice"),
         }
         help_texts = {
             "name": _("In the header, in page titles and in e-mails."),
@@ -101,6 +111,15 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
             "confidential_by_default": _(
                 "The “Keep this confidential” box on the public form starts ticked. Whoever asks can still untick it."
             ),
+            "asks_consent": _(
+                "The public form asks whether the prayer is for the person asking or for someone else, and takes a "
+                "request for someone else only if they know of it or nothing in it identifies them."
+            ),
+            "privacy_notice": _(
+                "What is kept, who sees it, for how long and how to delete it: the privacy notice page, linked from "
+                "the public form, the follow-up pages and every e-mail to a requester. Plain text: line breaks are "
+                "kept, an empty line starts a paragraph. Left empty, the standard notice (see the page)."
+            ),
         }
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "organization"}),
@@ -110,6 +129,7 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
                 attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off", "class": "input-narrow"}
             ),
             "form_paused_message": forms.Textarea(attrs={"rows": 3}),
+            "privacy_notice": forms.Textarea(attrs={"rows": 8}),
         }
         error_messages = {
             "name": {
@@ -123,6 +143,7 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
                 "max_length": church_settings.MESSAGES["invalid_colour"],
             },
             "form_paused_message": {"max_length": TOO_LONG},
+            "privacy_notice": {"max_length": TOO_LONG},
         }
 
     error_messages = {
@@ -161,6 +182,9 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
 
     def clean_form_paused_message(self) -> str:
         return self._text("form_paused_message")
+
+    def clean_privacy_notice(self) -> str:
+        return self._text("privacy_notice")
 
     def clean_accent_colour(self) -> str:
         return church_settings.check_colour(self.cleaned_data["accent_colour"])

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from requests_app import church
 from requests_app.forms.hygiene import InputHygiene
-from requests_app.models import PrayerRequest
+from requests_app.models import Consent, PrayerRequest
 
 NOTE_MAX_LENGTH = 4000
 
@@ -41,6 +41,21 @@ class HoneypotField(forms.CharField):
         self.validators = []
 
 
+# The answer the form refuses: someone else, named, who does not know. It is
+# one of the choices (rather than a missing one) so the refusal can say why
+# and what to do instead, with no JavaScript.
+NOT_AWARE = "not_aware"
+CONSENT_CHOICES = [
+    (Consent.SELF, _("For me")),
+    (Consent.KNOWS, _("For someone else, who knows I am asking for prayer for them")),
+    (
+        Consent.UNIDENTIFIED,
+        _("For someone else, who may not know: I have not named them, nor written anything that identifies them"),
+    ),
+    (NOT_AWARE, _("For someone else, who does not know I am asking")),
+]
+
+
 class AskForm(InputHygiene, forms.ModelForm):
     """A new request, as the requester writes it. `services.submit_request`
     takes exactly the model's fields (`request_fields()`).
@@ -52,6 +67,21 @@ class AskForm(InputHygiene, forms.ModelForm):
     hygiene_exempt = (HONEYPOT,)
 
     website = HoneypotField()
+    # Asked unless the church turned it off (its settings page); stored on
+    # the request as `consent`.
+    consent = forms.ChoiceField(
+        label=_("Is this prayer for you, or for someone else?"),
+        help_text=_(
+            "A prayer request is personal. We take one about someone else only if they know you are asking, or "
+            "if nothing in it tells who they are."
+        ),
+        choices=CONSENT_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Tell us whether this prayer is for you or for someone else."),
+            "invalid_choice": _("Choose one of the answers in the list."),
+        },
+    )
 
     class Meta:
         model = PrayerRequest
@@ -124,6 +154,11 @@ class AskForm(InputHygiene, forms.ModelForm):
 
     error_messages = {
         "email_needed_for_updates": _("To receive updates, give us an e-mail address, or untick “Send me updates”."),
+        "consent_needed": _(
+            "Your request was not sent: we can only pray over a request about someone else if they know you are "
+            "asking, or if nothing in it identifies them. Please ask them first; or write “unspoken” as whom it "
+            "is for, take out anything that could tell who they are, and choose the answer that says so."
+        ),
         "honeypot": _(
             "Your request was not sent: a hidden field meant to catch spam robots was filled in, so this looked "
             "like an automatic submission. If you are a person, please send the form again, or phone the church "
@@ -141,11 +176,19 @@ class AskForm(InputHygiene, forms.ModelForm):
             self.initial["is_confidential"] = current.confidential_by_default
         blank = [choice for choice in self.fields["category"].choices if choice[0] == ""]
         self.fields["category"].choices = [*blank, *church.ordered_categories(current.category_order)]
+        if not current.asks_consent:
+            del self.fields["consent"]
+
+    @property
+    def asks_consent(self) -> bool:
+        return "consent" in self.fields
 
     def clean(self):
         cleaned_data = super().clean()
         if cleaned_data.get(self.HONEYPOT):
             raise ValidationError(self.error_messages["honeypot"], code="honeypot")
+        if cleaned_data.get("consent") == NOT_AWARE:
+            self.add_error("consent", ValidationError(self.error_messages["consent_needed"], code="consent_needed"))
         # An address that was given but is invalid already has its message.
         wants_updates_without_address = (
             cleaned_data.get("wants_updates")
@@ -165,8 +208,10 @@ class AskForm(InputHygiene, forms.ModelForm):
         return self.has_error(NON_FIELD_ERRORS, "honeypot")
 
     def request_fields(self) -> dict:
-        """What `services.submit_request` takes: the model's fields only."""
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        """What `services.submit_request` takes: the model's fields only
+        (`consent` empty when the church does not ask)."""
+        fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return {**fields, "consent": self.cleaned_data.get("consent", "")}
 
 
 class FollowupUpdateForm(InputHygiene, forms.Form):

@@ -125,6 +125,19 @@ class ReleaseForm(InputHygiene, forms.Form):
     # `next`: not a field, as on PrayForm.
 
 
+class FlagForm(InputHygiene, forms.Form):
+    """Flagging a board request as unsuitable, with an optional reason for
+    the leaders (kept encrypted, like every note)."""
+
+    reason = forms.CharField(
+        label=_("Why (optional, for the leaders only)"),
+        required=False,
+        max_length=SHORT_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages=_NOTE_ERRORS,
+    )
+
+
 def _choices(candidates: Iterable[User], excluded_ids: Iterable[int]) -> list[tuple[str, str]]:
     excluded = set(excluded_ids)
     return [

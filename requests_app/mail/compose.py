@@ -27,6 +27,11 @@ def site_link(path: str = "/") -> str:
     return settings.INTERCESSION_SITE_URL.rstrip("/") + path
 
 
+def privacy_link() -> str:
+    """The privacy notice, linked from every e-mail to a requester."""
+    return site_link(reverse("privacy_notice"))
+
+
 def leaders() -> list:
     """The active leaders with an address, each with their e-mail choices
     (joined in the same query)."""
@@ -108,10 +113,10 @@ def queue_lines(
     kind: str, address: str, subject: str, intro: str, lines: list[tuple[str, str]], *, warning: str
 ) -> OutboxMessage:
     """One e-mail of several lines (sentence, link) to an address with no
-    account behind it (a requester: no e-mail settings to link to),
-    delivered after commit."""
+    account behind it (a requester: no e-mail settings to link to, the
+    privacy notice instead), delivered after commit."""
     app = church_name()
-    ctx = {"app": app, "intro": intro, "lines": lines, "warning": warning}
+    ctx = {"app": app, "intro": intro, "lines": lines, "warning": warning, "privacy_link": privacy_link()}
     message = OutboxMessage.objects.create(
         to=address,
         subject=f"[{app}] {subject}",

@@ -111,6 +111,7 @@ def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessag
         link,
         prefix=False,
         warning=warning,
+        privacy_link=compose.privacy_link(),
     )
 
 
@@ -174,6 +175,23 @@ def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMe
     return messages
 
 
+def withdrawn(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
+    """The requester took their request back (deleted it through their
+    link): its intercessors, released from it, are told; nothing of it."""
+    return _to_team(
+        "withdrawn",
+        "my_assignments",
+        prayer_request,
+        intercessors,
+        _("A prayer request has been withdrawn"),
+        _(
+            "The person who asked has withdrawn a prayer request you were interceding for, and you are no longer "
+            "assigned to it. Thank you for standing in the gap."
+        ),
+        compose.site_link(reverse("my_assignments")),
+    )
+
+
 def requester_update(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     return _to_team(
         "requester_update",
@@ -222,6 +240,7 @@ def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxM
         sentences[Status(to_status)],
         _followup_help_link(),
         warning=_(_REQUESTER_HINT),
+        privacy_link=compose.privacy_link(),
     )
 
 
@@ -234,6 +253,7 @@ def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
         _("The intercession team has posted an update on your request."),
         _followup_help_link(),
         warning=_(_REQUESTER_HINT),
+        privacy_link=compose.privacy_link(),
     )
 
 

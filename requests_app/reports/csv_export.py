@@ -137,7 +137,7 @@ def request_row(prayer_request: PrayerRequest) -> list:
         prayer_request.is_urgent,
         prayer_request.is_confidential,
         prayer_request.for_whom,
-        prayer_request.title,
+        prayer_request.shown_title,
         prayer_request.details,
         prayer_request.requester_name,
         prayer_request.requester_email,

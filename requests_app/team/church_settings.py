@@ -34,14 +34,17 @@ EDITABLE = (
     "form_open",
     "form_paused_message",
     "confidential_by_default",
+    "asks_consent",
+    "privacy_notice",
     "category_order",
     "coverage_days",
     "reminder_prayer_gap_days",
     "reminder_waiting_hours",
     "reminder_breakthrough_days",
+    "retention_days",
 )
 # The church's own words: the audit log keeps only that they changed.
-UNRECORDED_TEXTS = frozenset({"welcome_text", "form_paused_message"})
+UNRECORDED_TEXTS = frozenset({"welcome_text", "form_paused_message", "privacy_notice"})
 CHANGED = "changed"
 # One line each: the header, page titles, e-mail subjects.
 SINGLE_LINE = frozenset({"name", "contact"})
@@ -126,7 +129,7 @@ def check(row: ChurchSettings) -> None:
         except ValidationError as refusal:
             errors.setdefault(name, []).append(refusal)
 
-    for name in ("name", "contact", "welcome_text", "form_paused_message"):
+    for name in ("name", "contact", "welcome_text", "form_paused_message", "privacy_notice"):
         if isinstance(getattr(row, name), str):
             checked(name, lambda value, name=name: check_text(value, single_line=name in SINGLE_LINE))
     checked("accent_colour", lambda value: check_colour(value if isinstance(value, str) else ""))

@@ -36,11 +36,18 @@ DETAIL_LABELS = {
     "form_open": gettext_lazy("public form open"),
     "form_paused_message": gettext_lazy("message while paused"),
     "confidential_by_default": gettext_lazy("confidential by default"),
+    "asks_consent": gettext_lazy("asks about consent"),
+    "privacy_notice": gettext_lazy("privacy notice"),
     "category_order": gettext_lazy("order of the categories"),
     "coverage_days": gettext_lazy("days before a coverage gap"),
     "reminder_prayer_gap_days": gettext_lazy("days before a prayer reminder"),
     "reminder_waiting_hours": gettext_lazy("hours a new request may wait"),
     "reminder_breakthrough_days": gettext_lazy("days awaiting manifestation before checking in"),
+    "retention_days": gettext_lazy("days a request keeps its text"),
+    # One request's retention and erasure (requests_app.team.retention).
+    "request": gettext_lazy("request"),
+    "reason": gettext_lazy("reason"),
+    "until": gettext_lazy("kept until"),
 }
 
 

@@ -13,7 +13,7 @@ assignments, bounded by an intercessor's capacity, keeps numbered pages.
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,9 +28,10 @@ from requests_app.models import (
     PrayerRequest,
     Status,
     StatusUpdate,
+    UpdateKind,
     Visibility,
 )
-from requests_app.privacy.fields import EncryptedCharField
+from requests_app.privacy.fields import EncryptedCharField, EncryptedTextField
 from requests_app.web.decorators import intercessor_required, leader_required
 
 # A count shown on a list stops here ("1,000+"): bounded work however long the list.
@@ -70,8 +71,35 @@ def triage(request: HttpRequest) -> HttpResponse:
     """New requests waiting for intercessors, urgent first, then oldest."""
     waiting = PrayerRequest.objects.visible_to(request.user).filter(status=Status.NEW)
     count, more = capped_count(waiting, COUNT_CAP)
-    ctx = {"page": keyset_page(request, waiting, TRIAGE_ORDER), "count": count, "count_capped": more}
+    flagged = _flagged_by_the_team(request.user)
+    ctx = {
+        "page": keyset_page(request, waiting, TRIAGE_ORDER),
+        "count": count,
+        "count_capped": more,
+        "flagged": flagged[:FLAGGED_SHOWN],
+        "more_flagged": len(flagged) > FLAGGED_SHOWN,
+    }
     return render(request, "requests_app/triage.html", ctx)
+
+
+# Flags wait for a leader's review at the top of triage, oldest first; a page
+# shows this many (reviewing them brings up the next).
+FLAGGED_SHOWN = PAGE_SIZE
+
+
+def _flagged_by_the_team(user) -> list[PrayerRequest]:
+    """Requests an intercessor flagged as unsuitable for the board, with the
+    reason of the latest flag (`flag_reason`), in one query over the index
+    `prayer_flagged`; one more than is shown, to know whether there are more."""
+    latest_flag = StatusUpdate.objects.filter(prayer_request=OuterRef("pk"), kind=UpdateKind.FLAGGED).order_by(
+        "-created_at", "-pk"
+    )
+    return list(
+        PrayerRequest.objects.visible_to(user)
+        .filter(flagged_at__isnull=False)
+        .annotate(flag_reason=Subquery(latest_flag.values("note")[:1], output_field=EncryptedTextField()))
+        .order_by("flagged_at", "pk")[: FLAGGED_SHOWN + 1]
+    )
 
 
 @require_safe
@@ -107,13 +135,14 @@ def my_assignments(request: HttpRequest) -> HttpResponse:
 @require_safe
 @intercessor_required
 def board(request: HttpRequest) -> HttpResponse:
-    """The team board: open requests that are not confidential, for everyone
-    on the team (confidential ones never show here, not even to a leader)."""
-    on_board = PrayerRequest.objects.visible_to(request.user).open().filter(is_confidential=False)
+    """The team board: open requests that a leader shared with the team,
+    neither confidential nor flagged for review, the same for everyone on
+    the team (a leader finds the others on triage and the list of requests)."""
+    on_board = PrayerRequest.objects.visible_to(request.user).on_board()
     ctx = {
         "page": keyset_page(request, on_board, BOARD_ORDER),
-        # rules.can_log_prayer for every row at once: each is open and not
-        # confidential, so anyone on the team may log a prayer for it.
+        # rules.can_log_prayer for every row at once: each is on the board,
+        # so anyone on the team may log a prayer for it.
         "can_log_prayer": roles.is_leader(request.user) or roles.is_intercessor(request.user),
     }
     return render(request, "requests_app/board.html", ctx)

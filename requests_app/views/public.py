@@ -418,6 +418,17 @@ def followup_confidentiality(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_not_required
+@require_safe
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    """What is kept, who sees it, for how long and how to delete it: the
+    church's words (its settings page), or the standard notice. Linked from
+    the ask form, the follow-up pages and every e-mail to a requester."""
+    return render(
+        request, "requests_app/public/privacy_notice.html", {"notice": church.privacy_notice(church.current())}
+    )
+
+
+@login_not_required
 @never_cache
 @require_safe
 def followup_help(request: HttpRequest) -> HttpResponse:

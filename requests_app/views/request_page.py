@@ -25,7 +25,15 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from requests_app import access, access_log, queries, roles, rules, services
 from requests_app.exceptions import IntercessionError, NotAllowed
-from requests_app.forms.request_page import AssignForm, MoveForm, PrayForm, ReassignForm, ReleaseForm, UpdateForm
+from requests_app.forms.request_page import (
+    AssignForm,
+    FlagForm,
+    MoveForm,
+    PrayForm,
+    ReassignForm,
+    ReleaseForm,
+    UpdateForm,
+)
 from requests_app.models import (
     AccessAction,
     AccessLogEntry,
@@ -39,6 +47,7 @@ from requests_app.models import (
     Visibility,
 )
 from requests_app.team.members import MAX_CAPACITY
+from requests_app.views import retention
 from requests_app.views.outcomes import carry_out
 from requests_app.web.next_url import safe_next
 
@@ -113,6 +122,10 @@ def _story_seen(user: User, *, on_team: bool) -> Q:
     seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author=user)
     if on_team:
         seen |= ~Q(visibility=Visibility.PRIVATE)
+    if not roles.is_leader(user):
+        # A flag (and its reason) is for the leaders who review it, and the
+        # intercessor who raised it.
+        seen &= ~Q(kind=UpdateKind.FLAGGED) | Q(author=user)
     return seen
 
 
@@ -152,6 +165,8 @@ def _display_name(user: User | None) -> str:
 
 
 def _note_is_shown(entry: StatusUpdate, user: User, *, on_team: bool) -> bool:
+    if entry.author_id == user.pk and entry.kind == UpdateKind.FLAGGED:
+        return True
     if entry.visibility == Visibility.PRIVATE:
         return entry.author_id == user.pk
     return on_team
@@ -218,7 +233,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         request.GET.get("story")
     )
     for entry in story_page.object_list:
-        entry.shown_note = entry.note if _note_is_shown(entry, user, on_team=on_team) else ""
+        shown = entry.kind != UpdateKind.ERASED and _note_is_shown(entry, user, on_team=on_team)
+        entry.shown_note = entry.note if shown else ""
         entry.author_name = _display_name(entry.author)
         entry.intercessor_name = _display_name(entry.intercessor)
 
@@ -278,8 +294,28 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_make_confidential": not prayer_request.is_confidential
         and rules.can_set_confidential(user, prayer_request, True, held=held),
         "access_log": access_log_pager,
+        "retention": retention.card(user, prayer_request),
+        **_board_controls(user, prayer_request),
     }
     return render(request, "requests_app/request_detail.html", ctx)
+
+
+def _board_controls(user: User, prayer_request: PrayerRequest) -> dict:
+    """Where the request stands towards the team board, and the buttons of
+    the board's gate this viewer may press."""
+    can_triage = rules.can_share_with_team(user, prayer_request)
+    may_go_on_board = prayer_request.is_open and not prayer_request.is_confidential
+    flagged = prayer_request.flagged_at is not None
+    can_flag = rules.can_flag(user, prayer_request) and not flagged
+    return {
+        "show_board_card": may_go_on_board and (can_triage or can_flag or flagged),
+        "on_board": rules.is_on_board(prayer_request),
+        "is_flagged": flagged,
+        "awaiting_share": prayer_request.shared_with_team_at is None and not flagged,
+        "can_share": can_triage and may_go_on_board and (flagged or prayer_request.shared_with_team_at is None),
+        "can_keep_off_board": can_triage and (flagged or prayer_request.shared_with_team_at is not None),
+        "flag_form": FlagForm() if can_flag else None,
+    }
 
 
 def _room_for_one_more(rows: list[User], *, can_manage_team: bool) -> None:
@@ -443,6 +479,60 @@ def make_confidential(request: HttpRequest, pk: int) -> HttpResponse:
             _("Request #%(pk)s is now confidential: only leaders and its intercessors see it.")
             % {"pk": prayer_request.pk},
         )
+    return redirect("request_detail", prayer_request.pk)
+
+
+@require_POST
+def share(request: HttpRequest, pk: int) -> HttpResponse:
+    """A leader's "Share with the team", also "Return to the board" for a
+    request the team flagged."""
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_share_with_team)
+    was_flagged = prayer_request.flagged_at is not None
+    if carry_out(request, lambda: services.share_with_team(prayer_request, by=request.user)) is not None:
+        if was_flagged:
+            message = _("Request #%(pk)s is back on the team board.")
+        else:
+            message = _("Request #%(pk)s is shared with the team: it is on the team board.")
+        messages.success(request, message % {"pk": prayer_request.pk})
+    return redirect(safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk))
+
+
+@require_POST
+def keep_off_board(request: HttpRequest, pk: int) -> HttpResponse:
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_share_with_team)
+    if carry_out(request, lambda: services.keep_off_board(prayer_request, by=request.user)) is not None:
+        messages.success(
+            request,
+            _("Request #%(pk)s is off the team board: only leaders and its intercessors see it.")
+            % {"pk": prayer_request.pk},
+        )
+    return redirect(safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk))
+
+
+@require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
+def flag(request: HttpRequest, pk: int) -> HttpResponse:
+    """An intercessor flags a board request as unsuitable: off the board
+    until a leader reviews it."""
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_flag)
+    form = FlagForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("request_detail", prayer_request.pk)
+    flagged = carry_out(
+        request, lambda: services.flag(prayer_request, by=request.user, reason=form.cleaned_data["reason"])
+    )
+    if flagged is None:
+        return redirect("request_detail", prayer_request.pk)
+    messages.success(
+        request,
+        _("Thank you: request #%(pk)s is off the team board until a leader has looked at it.")
+        % {"pk": prayer_request.pk},
+    )
+    # Off the board, its page is a 404 to whoever is not assigned to it.
+    if not PrayerRequest.objects.visible_to(request.user).filter(pk=prayer_request.pk).exists():
+        return redirect("board")
     return redirect("request_detail", prayer_request.pk)
 
 

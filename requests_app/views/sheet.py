@@ -30,9 +30,10 @@ _CATEGORY_ORDER = Case(
 def prayer_sheet(request: HttpRequest) -> HttpResponse:
     """By category, in the categories' own order; urgent first, then oldest."""
     on_sheet = (
+        # What the team board shows: never a request no leader has shared,
+        # nor one flagged for review.
         PrayerRequest.objects.visible_to(request.user)
-        .open()
-        .filter(is_confidential=False)
+        .on_board()
         .annotate(category_order=_CATEGORY_ORDER)
         .order_by("category_order", "-is_urgent", "created_at", "pk")
         .prefetch_related(

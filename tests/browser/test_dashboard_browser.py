@@ -42,6 +42,9 @@ def a_team_at_work():
             is_urgent=number == 3,
             is_confidential=False,
         )
+        if number >= 6:
+            # Not assigned, but shared with the team: on the board and the sheet.
+            services.share_with_team(prayer_request, by=leader)
         if number < 6:
             services.assign(prayer_request, [anna if number % 2 else simeon], by=leader)
             for week in range(number + 1):
