@@ -487,6 +487,8 @@ def _insert_requests(cursor, params: dict) -> None:
     # Since migration 0013: shared with the team by the first assignment, as
     # services.assign shares it (a request never assigned waits on triage).
     shared = _has_column(cursor, "requests_app_prayerrequest", "shared_with_team_at")
+    # Since migration 0014: what the requester confirmed ("" as before it was asked).
+    consent = _has_column(cursor, "requests_app_prayerrequest", "consent")
     # Every text column holds an envelope (or "", as the field keeps an
     # empty value), and the address's digest is that of the address picked.
     cursor.execute(
@@ -496,7 +498,8 @@ def _insert_requests(cursor, params: dict) -> None:
             requester_name, requester_email, requester_email_digest, wants_updates, followup_token_hash,
             created_at, updated_at, breakthrough_at, answered_at, closed_at
             {", last_prayed_at, entered_intercession_at" if last_prayed else ""}
-            {", shared_with_team_at" if shared else ""})
+            {", shared_with_team_at" if shared else ""}
+            {", consent" if consent else ""})
         SELECT p.id,
                {_chosen("for_whom_sealed", FOR_WHOM_INDEX)},
                {_pick(CATEGORIES, "((p.id * 31) %% 97) / 97.0")},
@@ -517,6 +520,7 @@ def _insert_requests(cursor, params: dict) -> None:
                CASE WHEN p.status = 'closed' THEN p.end_time END
                {f", p.last_prayer, {entered}" if last_prayed else ""}
                {", CASE WHEN p.assigned THEN p.assigned_at END" if shared else ""}
+               {", ''" if consent else ""}
         FROM bench_plan p
         ORDER BY p.id
         """,  # noqa: S608
