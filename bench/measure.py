@@ -126,6 +126,7 @@ def _ask_data(number: int) -> dict:
         "requester_name": "Bench",
         "requester_email": "bench@example.org",
         "wants_updates": "on",
+        "consent": "knows",
         "website": "",
     }
 
@@ -299,6 +300,10 @@ def parse_wrk(output: str) -> dict:
     figures["errors"] = figures["timeouts"] = 0
     if match := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output):
         figures["errors"] += int(match.group(1))
+    # The writes' script counts any answer but the expected redirect.
+    if match := re.search(r"Unexpected statuses: (\d+)", output):
+        figures["unexpected"] = int(match.group(1))
+        figures["errors"] += figures["unexpected"]
     if match := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
         connect, read, write, timeout = (int(n) for n in match.groups())
         figures["errors"] += connect + read + write
@@ -309,18 +314,36 @@ def parse_wrk(output: str) -> dict:
     return figures
 
 
+# A write answers with its redirect (BENCH_EXPECTED): any other status,
+# such as the form again with a message (200), is counted as unexpected, so
+# a refused write cannot pass for a fast one.
 _WRITE_SCRIPT = """
 local counter = 0
+-- A global, so that done() can read each thread's with thread:get().
+unexpected = 0
+local threads = {}
 local base = os.getenv("BENCH_BODY")
 local keyed = os.getenv("BENCH_KEYED") == "1"
 local prefix = os.getenv("BENCH_PREFIX")
+local expected = tonumber(os.getenv("BENCH_EXPECTED"))
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+setup = function(thread)
+  table.insert(threads, thread)
+end
 request = function()
   counter = counter + 1
   local body = base
   if keyed then body = body .. "&submission_key=" .. prefix .. "-" .. counter end
   return wrk.format(nil, nil, nil, body)
+end
+response = function(status, headers, body)
+  if status ~= expected then unexpected = unexpected + 1 end
+end
+done = function(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("unexpected") end
+  io.write("Unexpected statuses: " .. total .. "\\n")
 end
 """
 
@@ -379,7 +402,7 @@ def measure_http(fixtures: dict, targets: dict, urls: dict, *, seconds: float, c
             script = Path(scratch) / "write.lua"
             script.write_text(_WRITE_SCRIPT)
             for key, _label, _kind in PAGES:
-                persona, method, _url, data_factory, _expected = targets[key]
+                persona, method, _url, data_factory, expected = targets[key]
                 cookie = f"csrftoken={csrf_secret}"
                 if persona in cookies:
                     cookie += f"; sessionid={cookies[persona]}"
@@ -395,6 +418,7 @@ def measure_http(fixtures: dict, targets: dict, urls: dict, *, seconds: float, c
                         BENCH_BODY=urlencode(data),
                         BENCH_KEYED="1" if keyed else "0",
                         BENCH_PREFIX=f"http-{secrets.token_hex(4)}",
+                        BENCH_EXPECTED=str(expected),
                     )
                     command += ["-s", str(script)]
                 for concurrency in connections:

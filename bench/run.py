@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report
+from bench import measure, report
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -55,7 +55,9 @@ def _ram_gb() -> str:
         return "?"
 
 
-def machine(postgres_url: str) -> dict:
+def machine(postgres_url: str, wrk: str | None) -> dict:
+    """What the figures were measured on. `wrk`: its path, or None when the
+    run measures nothing over HTTP."""
     import django
     import psycopg
 
@@ -64,7 +66,7 @@ def machine(postgres_url: str) -> dict:
     gunicorn = subprocess.run(  # noqa: S603
         [str(Path(sys.executable).with_name("gunicorn")), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
+    wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False) if wrk else None  # noqa: S603
     return {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -73,9 +75,9 @@ def machine(postgres_url: str) -> dict:
         "python": platform.python_version(),
         "django": django.get_version(),
         "http_server": gunicorn or "gunicorn",
-        "load_generator": (wrk.stdout or wrk.stderr).splitlines()[0].split(" [")[0]
-        if wrk.returncode != 127
-        else "wrk",
+        "load_generator": (wrk_version.stdout or wrk_version.stderr or "wrk").splitlines()[0].split(" [")[0]
+        if wrk_version
+        else "none (in-process only)",
     }
 
 
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "started_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m bench.run " + shlex.join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine(postgres_url),
+        # wrk is installed (Debian's package) before anything else is done.
+        "machine": machine(postgres_url, measure.ensure_wrk() if args.http_seconds > 0 else None),
         "sizes": sizes,
         "runs": args.runs,
         "warmup": args.warmup,

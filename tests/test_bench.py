@@ -5,7 +5,12 @@ The generator runs at a tiny size on the test database (PostgreSQL only: it
 is PostgreSQL SQL); the figures themselves come from `make bench`, never from
 a test."""
 
+import http.server
 import io
+import os
+import shutil
+import subprocess
+import threading
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
@@ -340,3 +345,69 @@ class TestReport:
         assert "| 6.0 |" in deep
         assert "| 1.20 |" in deep
         assert len([line for line in lines if line.startswith("| ")]) == len(report.PAGES) + 1
+
+
+class TestWrites:
+    """The two writes the benchmark times are real writes, not refusals."""
+
+    def test_the_ask_it_posts_is_one_the_form_takes(self, db):
+        from requests_app.forms.public import AskForm
+
+        form = AskForm(data=measure._ask_data(1))
+
+        assert form.is_valid(), form.errors
+
+    def test_it_counts_a_write_answered_with_another_status(self):
+        output = (
+            "  Latency Distribution\n     50%   10.00ms\n     99%   20.00ms\n"
+            "  120 requests in 3.00s, 1.00MB read\nRequests/sec:     40.00\nUnexpected statuses: 7\n"
+        )
+
+        figures = measure.parse_wrk(output)
+
+        assert (figures["requests"], figures["unexpected"], figures["errors"]) == (120, 7, 7)
+
+    @pytest.mark.parametrize(("answer", "expected", "all_unexpected"), [(200, 302, True), (302, 302, False)])
+    def test_its_write_script_counts_every_answer_but_the_one_expected(
+        self, tmp_path, answer, expected, all_unexpected
+    ):
+        wrk = shutil.which("wrk")
+        if wrk is None:
+            pytest.skip("wrk is not installed (make bench installs Debian's)")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(answer)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        script = tmp_path / "write.lua"
+        script.write_text(measure._WRITE_SCRIPT)
+        env = {
+            **os.environ,
+            "BENCH_BODY": "a=1",
+            "BENCH_KEYED": "1",
+            "BENCH_PREFIX": "t",
+            "BENCH_EXPECTED": str(expected),
+        }
+        try:
+            done = subprocess.run(  # noqa: S603
+                [wrk, "-t1", "-c2", "-d1s", "--latency", "-s", str(script), f"http://127.0.0.1:{server.server_port}/"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            )
+        finally:
+            server.shutdown()
+
+        figures = measure.parse_wrk(done.stdout)
+        assert figures["requests"] > 0
+        assert figures["unexpected"] == (figures["requests"] if all_unexpected else 0)
