@@ -852,7 +852,8 @@ class AuditLogEntry(models.Model):
     """One change to the team or the church's settings: who, what, when
     (`requests_app.audit.record`, in the transaction of the change). Never
     request content: `details` holds field names and their old and new
-    values (settings, capacity), never a request's text. Names are kept as
+    values (settings, capacity), never a request's text; a leader's reason,
+    the one free text an entry holds, is `reason`, encrypted. Names are kept as
     they were (`actor_name`, `subject_name`), so an entry still reads right
     after an account is gone. The app never edits or deletes one."""
 
@@ -867,6 +868,10 @@ class AuditLogEntry(models.Model):
     )
     subject_name = models.CharField(max_length=320, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # A leader's own words for a change about one request (why its text is
+    # kept longer, or erased on someone's behalf): it may name the person
+    # who phoned, so it is encrypted at rest like the request's text.
+    reason = EncryptedTextField(blank=True)
 
     class Meta:
         verbose_name = _("audit log entry")

@@ -140,7 +140,7 @@ def can_log_prayer(user: Actor, prayer_request: PrayerRequest, *, held: Held = N
         return True
     if not roles.is_intercessor(user):
         return False
-    if is_on_board(prayer_request):
+    if prayer_request.is_on_board:
         return True
     return ASSIGNED in held if held is not None else is_assigned(user, prayer_request)
 
@@ -154,13 +154,6 @@ def can_set_confidential(
     if confidential:
         return bool(held & {LEADER, REQUESTER})
     return REQUESTER in held
-
-
-def is_on_board(prayer_request: PrayerRequest) -> bool:
-    """The team board's condition (`PrayerRequestQuerySet.on_board`) for one
-    loaded request: open, not confidential, shared with the team by a
-    leader, not flagged for review."""
-    return prayer_request.is_on_board
 
 
 def can_share_with_team(user: Actor, prayer_request: PrayerRequest) -> bool:

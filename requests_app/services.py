@@ -600,7 +600,8 @@ def keep_off_board(prayer_request: PrayerRequest, *, by: Actor) -> StatusUpdate:
 def flag(prayer_request: PrayerRequest, *, by: Actor, reason: str = "") -> StatusUpdate:
     """An intercessor flags a board request as unsuitable: it leaves the
     board at once, for every intercessor not assigned to it, until a leader
-    reviews it. The reason (optional) is for the leaders only."""
+    reviews it, and the leaders are told (by e-mail, as they get new
+    requests). The reason (optional) is for the leaders only."""
     with transaction.atomic():
         locked = _lock(prayer_request)
         # Against the locked row: it may have been made confidential or
@@ -614,6 +615,7 @@ def flag(prayer_request: PrayerRequest, *, by: Actor, reason: str = "") -> Statu
         locked.flagged_at = timezone.now()
         locked.save(update_fields=["flagged_at", "updated_at"])
         update = _board_entry(locked, UpdateKind.FLAGGED, by=by, note=reason.strip())
+        notifications.flagged(locked)
     _sync(prayer_request, locked)
     return update
 

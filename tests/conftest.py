@@ -110,7 +110,9 @@ def anonymous() -> AnonymousUser:
     return AnonymousUser()
 
 
-def submit(*, confidential: bool = True, urgent: bool = False, title: str = "Healing after surgery") -> PrayerRequest:
+def submit(
+    *, confidential: bool = True, urgent: bool = False, title: str = "Healing after surgery", consent: str = ""
+) -> PrayerRequest:
     prayer_request, _token = services.submit_request(
         for_whom="M. K.",
         title=title,
@@ -121,6 +123,7 @@ def submit(*, confidential: bool = True, urgent: bool = False, title: str = "Hea
         requester_name="Martha",
         requester_email="martha@example.org",
         wants_updates=True,
+        consent=consent,
     )
     return prayer_request
 

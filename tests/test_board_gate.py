@@ -12,15 +12,23 @@ for the leaders only.
 import importlib
 
 import pytest
-from conftest import submit
+from conftest import make_user, submit
 from django.apps import apps
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import services
+from requests_app import roles, services
 from requests_app.exceptions import IntercessionError, NotAllowed
-from requests_app.models import PrayerRequest, Status, StatusUpdate, UpdateKind
+from requests_app.models import (
+    HeldNotification,
+    NotificationPreferences,
+    OutboxMessage,
+    PrayerRequest,
+    Status,
+    StatusUpdate,
+    UpdateKind,
+)
 from requests_app.rules import Requester
 from requests_app.views.lists import BOARD_ORDER
 
@@ -350,6 +358,45 @@ def test_it_refuses_a_flag_once_the_request_became_confidential(leader, other_in
     with pytest.raises(NotAllowed):
         services.flag(stale, by=other_intercessor, reason=REASON)
     assert PrayerRequest.objects.get(pk=on_board.pk).flagged_at is None
+
+
+def test_it_tells_the_leaders_by_e_mail_without_the_request_or_the_reason(
+    django_capture_on_commit_callbacks, leader, other_intercessor, on_board
+):
+    leader.email = "lydia@example.org"
+    leader.save()
+    quiet = make_user("quentin", roles.LEADERS, email="quentin@example.org")
+    NotificationPreferences.objects.create(user=quiet, new_requests=False)
+    daily = make_user("dora", roles.LEADERS, email="dora@example.org")
+    NotificationPreferences.objects.create(user=daily, delivery="daily")
+    before = set(OutboxMessage.objects.values_list("pk", flat=True))
+
+    with django_capture_on_commit_callbacks():
+        services.flag(on_board, by=other_intercessor, reason=REASON)
+
+    (message,) = OutboxMessage.objects.exclude(pk__in=before)
+    assert (message.to, message.kind, message.prayer_request_id) == ("lydia@example.org", "flagged", on_board.pk)
+    assert message.subject.endswith("A request on the team board was flagged for review")
+    assert reverse("request_detail", args=[on_board.pk]) in message.body_text
+    for secret in (on_board.title, on_board.for_whom, on_board.details, REASON, other_intercessor.username):
+        assert secret not in message.subject + message.body_text + message.body_html
+    # The leader who chose once a day finds it in her digest; the one who
+    # turned new requests off, nowhere.
+    (line,) = HeldNotification.objects.filter(kind="flagged")
+    assert line.user == daily
+    assert "flagged" in line.sentence
+    assert REASON not in line.sentence
+
+
+def test_it_sends_nothing_when_the_flag_is_refused(leader, other_intercessor, flagged):
+    leader.email = "lydia@example.org"
+    leader.save()
+    before = OutboxMessage.objects.count()
+
+    with pytest.raises(IntercessionError):
+        services.flag(flagged, by=other_intercessor, reason="again")
+
+    assert OutboxMessage.objects.count() == before
 
 
 # --- The leader's review -------------------------------------------------------------

@@ -56,6 +56,12 @@ def test_it_asks_whom_the_prayer_is_for_with_radio_buttons(client, db):
     assert "Is this prayer for you, or for someone else?" in page
 
 
+def test_it_asks_before_whom_the_prayer_is_for(client, db):
+    page = client.get(ASK).content.decode()
+
+    assert page.index('name="consent"') < page.index('name="for_whom"') < page.index('name="title"')
+
+
 def test_it_requires_an_answer_and_says_why(client, db):
     response = client.post(ASK, ask_data(consent=None))
 
@@ -97,6 +103,29 @@ def test_it_stores_what_was_confirmed(client, db, answer):
 
     assert response.status_code == 302
     assert PrayerRequest.objects.get().consent == answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        ("self", "For the requester themselves"),
+        ("knows", "For someone who knows of the request"),
+        ("unidentified", "For someone the request does not identify"),
+        ("", "Not asked: the form did not ask about it when this request was sent"),
+    ],
+)
+def test_the_leader_reads_the_answer_on_the_request_page(client, leader, assigned_intercessor, answer, shown):
+    prayer_request = submit(consent=answer)
+    services.assign(prayer_request, [assigned_intercessor], by=leader)
+
+    client.force_login(leader)
+    page = client.get(reverse("request_detail", args=[prayer_request.pk])).content.decode()
+    assert '<dt class="col-sm-4">Consent</dt>' in page
+    assert shown in page
+    # The intercessors pray; whether the person knows is for the leaders.
+    client.force_login(assigned_intercessor)
+    page = client.get(reverse("request_detail", args=[prayer_request.pk])).content.decode()
+    assert ">Consent</dt>" not in page
 
 
 def test_a_church_can_turn_the_question_off(client, db, change_settings):

@@ -34,6 +34,7 @@ import re
 import secrets
 import zlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from importlib import import_module
 from urllib.parse import urlencode
@@ -53,6 +54,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -69,6 +71,7 @@ from requests_app.models import (
     Visibility,
 )
 from requests_app.rules import Requester
+from requests_app.team import retention
 
 S, V = Status, Visibility
 
@@ -93,6 +96,9 @@ NOTE_FIELDS = [
     "RELS",  # the note of a release
     "PRAY",  # a prayer-log note
 ]
+# A leader's reason for keeping a final request's text longer: it is in the
+# audit log (leaders only), on no page of the request itself.
+KEEP = "KEEP"
 # What each reader of a request's own pages may see.
 LEADER_SEES = {*SUBMISSION_FIELDS, *NOTE_FIELDS} - {"NPRA"}
 ASSIGNED_SEES = {*SUBMISSION_FIELDS, *NOTE_FIELDS} - {"NPRL", "MAIL"}
@@ -197,6 +203,10 @@ def _bring_canary(code: str, users: dict[str, User]) -> Canary:
         services.release(second, by=leader, note=f"Rest: {m['RELS']}")
         if code in FINAL_MOVE:
             services.move(prayer_request, FINAL_MOVE[code], actor=leader, note=f"Now: {m['MVFN']}", visibility=V.TEAM)
+        if status in (S.ANSWERED, S.CLOSED):
+            m[KEEP] = marker(code, KEEP)
+            until = timezone.localdate() + timedelta(days=400)
+            retention.keep_text_longer(prayer_request, until, reason=f"Asked: {m[KEEP]}", by=leader)
     prayer_request.refresh_from_db()
     assert prayer_request.status == status
     return Canary(code, prayer_request, token, m)
@@ -925,6 +935,34 @@ def test_the_team_of_a_request_sees_its_markers(world, persona, sees, code):
     assert not any(_shown(content, canary, hidden).values()), _shown(content, canary, hidden)
     other_markers = [value for c in world.canaries.values() if c is not canary for value in c.markers.values()]
     assert not [value for value in other_markers if value in content]
+
+
+@pytest.mark.django_db
+def test_only_the_leaders_audit_log_holds_the_reasons(world):
+    reasons = [c.markers[KEEP] for c in world.canaries.values() if KEEP in c.markers]
+
+    content = client_for(world, "leader").get(reverse("audit_log")).content.decode()
+
+    assert len(reasons) == 2
+    assert all(reason in content for reason in reasons)
+    for persona in ("assigned", "other", "staff", "superuser"):
+        response = client_for(world, persona).get(reverse("audit_log"))
+        assert response.status_code == 403
+        assert not [reason for reason in reasons if reason in response.content.decode()]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["followup_download", "followup_download_json", "followup_delete"])
+@pytest.mark.parametrize("code", list(STATUS_CODES))
+def test_the_requester_takes_away_what_was_written_for_them_and_nothing_more(world, code, page):
+    canary = world.canaries[code]
+
+    content = Client().get(reverse(page, args=[canary.token])).content.decode()
+
+    sees = REQUESTER_SEES if page != "followup_delete" else set()
+    assert all(_shown(content, canary, sees).values()), _shown(content, canary, sees)
+    hidden = set(canary.markers) - sees
+    assert not any(_shown(content, canary, hidden).values()), _shown(content, canary, hidden)
 
 
 @pytest.mark.django_db

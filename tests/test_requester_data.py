@@ -145,6 +145,42 @@ def test_delete_erases_closes_releases_and_tells_the_intercessors(client, world,
     assert "Text erased" in texts[0]
 
 
+def test_after_delete_the_pages_offer_nothing_more_to_write(client, world, leader):
+    prayer_request, token = world
+    client.post(reverse("followup_delete", args=[token]))
+
+    followup = client.get(reverse("followup", args=[token])).content.decode()
+    download = client.get(reverse("followup_download", args=[token])).content.decode()
+    client.force_login(leader)
+    team_page = client.get(reverse("request_detail", args=[prayer_request.pk])).content.decode()
+
+    for form in ("followup_update", "followup_praise", "followup_confidentiality"):
+        assert reverse(form, args=[token]) not in followup, form
+    assert reverse("followup_delete", args=[token]) not in followup
+    assert reverse("followup_download", args=[token]) in followup
+    assert "every note were erased on" in download
+    assert reverse("request_update", args=[prayer_request.pk]) not in team_page
+
+
+def test_delete_of_a_manifested_request_erases_it_and_keeps_it_manifested(client, world, leader, assigned_intercessor):
+    prayer_request, token = world
+    services.move(prayer_request, Status.ANSWERED, actor=leader)
+
+    page = client.get(reverse("followup_delete", args=[token])).content.decode()
+    assert "It stays counted as manifested" in page
+    assert "The request is withdrawn" not in page
+    response = client.post(reverse("followup_delete", args=[token]))
+
+    assert response.status_code == 302
+    prayer_request.refresh_from_db()
+    assert prayer_request.text_erased_at is not None
+    # Nobody closes an answer (PRODUCT.md's table): its figures stay true.
+    assert (prayer_request.status, prayer_request.closed_at) == (Status.ANSWERED, None)
+    assert prayer_request.answered_at is not None
+    assert not Assignment.objects.active().filter(prayer_request=prayer_request).exists()
+    assert prayer_request.title == prayer_request.for_whom == prayer_request.details == ""
+
+
 def test_deleting_twice_changes_nothing_more(client, world):
     _prayer_request, token = world
     client.post(reverse("followup_delete", args=[token]))

@@ -2,12 +2,14 @@
 retention period, a request's text is erased by `apply_retention`; a leader
 can keep one longer, or erase one on someone's behalf, each audited."""
 
+import importlib
 import io
 import threading
 from datetime import timedelta
 
 import pytest
 from conftest import bring_to, make_user
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
@@ -199,6 +201,32 @@ def test_an_erased_request_reads_text_erased_on_its_page_and_in_lists(client, fi
         assert "MRK1X" not in text
 
 
+def stored_reason(entry) -> str:
+    """The reason as the database holds it (an envelope, not the words)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM requests_app_auditlogentry WHERE id = %s", [entry.pk])
+        return cursor.fetchone()[0]
+
+
+def test_the_migration_moves_a_reason_out_of_the_plain_details(leader):
+    migration = importlib.import_module("requests_app.migrations.0016_audit_reason_encrypted")
+    old = AuditLogEntry.objects.create(
+        action=AuditAction.TEXT_ERASED, details={"request": 7, "reason": "Mrs B phoned"}
+    )
+    other = AuditLogEntry.objects.create(action=AuditAction.MADE_LEADER, details={"role": "leader"})
+
+    migration.move_reasons_out_of_details(django_apps, connection.schema_editor())
+    old.refresh_from_db()
+    other.refresh_from_db()
+
+    assert (old.details, old.reason) == ({"request": 7}, "Mrs B phoned")
+    assert "Mrs B" not in stored_reason(old)
+    assert (other.details, other.reason) == ({"role": "leader"}, "")
+    migration.put_reasons_back(django_apps, connection.schema_editor())
+    old.refresh_from_db()
+    assert old.details == {"request": 7, "reason": "Mrs B phoned"}
+
+
 def test_a_leader_keeps_one_request_longer_and_it_is_audited(client, fixture, leader):
     due = fixture["answered_200"]
     client.force_login(leader)
@@ -213,7 +241,9 @@ def test_a_leader_keeps_one_request_longer_and_it_is_audited(client, fixture, le
     assert due.keep_text_until == until
     (entry,) = AuditLogEntry.objects.filter(action=AuditAction.TEXT_KEPT_LONGER)
     assert entry.actor == leader
-    assert entry.details == {"request": due.pk, "until": until.isoformat(), "reason": "asked by phone"}
+    assert entry.details == {"request": due.pk, "until": until.isoformat()}
+    assert entry.reason == "asked by phone"
+    assert stored_reason(entry) not in ("", "asked by phone")
     services.apply_retention()
     due.refresh_from_db()
     assert due.text_erased_at is None
@@ -282,7 +312,9 @@ def test_a_leader_erases_on_someones_behalf_and_it_is_audited(client, fixture, l
     assert target.title == ""
     assert target.status == Status.INTERCEDING
     (entry,) = AuditLogEntry.objects.filter(action=AuditAction.TEXT_ERASED)
-    assert (entry.actor, entry.details) == (leader, {"request": target.pk, "reason": "asked by phone"})
+    assert (entry.actor, entry.details, entry.reason) == (leader, {"request": target.pk}, "asked by phone")
+    assert "asked by phone" not in stored_reason(entry)
+    assert "reason: asked by phone" in client.get(reverse("audit_log")).content.decode()
     (erased,) = target.updates.filter(kind=UpdateKind.ERASED)
     assert (erased.author, erased.erased_line) == (leader, "Erased by a leader")
     page = client.get(reverse("request_detail", args=[target.pk])).content.decode()

@@ -18,6 +18,8 @@ from django.utils import timezone
 from requests_app import roles, services
 from requests_app.management.commands import rotate_encryption_key
 from requests_app.models import (
+    AuditAction,
+    AuditLogEntry,
     Category,
     OutboxMessage,
     PrayerLog,
@@ -36,6 +38,7 @@ LOST_KEY = keys.generate_key()
 NOTE = "Note-Marker-7Kd: the scan was clear"
 PRAYER = "Prayer-Marker-2Qw: we fasted"
 BODY = "Body-Marker-9Zx"
+REASON = "Reason-Marker-4Tv: her daughter phoned"
 ADDRESS = "martha@example.org"
 WAIT_SECONDS = 30
 
@@ -90,6 +93,7 @@ def everything_readable() -> dict:
         "updates": list(StatusUpdate.objects.order_by("pk").values_list("note", flat=True)),
         "prayers": list(PrayerLog.objects.order_by("pk").values_list("note", flat=True)),
         "outbox": list(OutboxMessage.objects.order_by("pk").values_list("to", "body_text", "body_html")),
+        "audit reasons": list(AuditLogEntry.objects.order_by("pk").values_list("reason", flat=True)),
     }
 
 
@@ -125,6 +129,8 @@ def old_rows(settings, request_in, leader, assigned_intercessor):
         kind="assigned",
         next_attempt_at=timezone.now(),
     )
+    for action in (AuditAction.TEXT_KEPT_LONGER, AuditAction.TEXT_ERASED):
+        AuditLogEntry.objects.create(action=action, details={"request": unnamed.pk}, reason=REASON)
     before = everything_readable()
     settings.INTERCESSION_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     return {"request": prayer_request, "unnamed": unnamed, "before": before}

@@ -116,6 +116,21 @@ def test_it_shows_the_leader_everything_and_intercessors_only_what_they_may_see(
     assert hidden_from_someone
 
 
+def test_it_puts_new_requests_on_the_board_only_once_a_leader_shared_them(seeded, client):
+    waiting = PrayerRequest.objects.filter(status=Status.NEW, is_confidential=False)
+    shared = waiting.filter(shared_with_team_at__isnull=False)
+    assert shared.count() >= 2
+    assert waiting.filter(shared_with_team_at__isnull=True).exists()
+    for prayer_request in shared:
+        assert prayer_request.created_at < prayer_request.shared_with_team_at < timezone.now()
+        assert prayer_request.updates.filter(kind=UpdateKind.SHARED).count() == 1
+
+    client.force_login(User.objects.get(username="ruth"))
+    on_board = {pr.pk for pr in client.get(reverse("board")).context["page"].object_list}
+    assert set(shared.values_list("pk", flat=True)) <= on_board
+    assert not on_board & set(waiting.filter(shared_with_team_at__isnull=True).values_list("pk", flat=True))
+
+
 def test_it_gives_the_site_administrator_no_sight(seeded):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser

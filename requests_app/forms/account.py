@@ -69,7 +69,7 @@ class EmailPreferencesForm(InputHygiene, forms.ModelForm):
         model = NotificationPreferences
         fields = [*LEADER_SWITCHES, *INTERCESSOR_SWITCHES, "delivery"]
         labels = {
-            "new_requests": _("A new prayer request arrives"),
+            "new_requests": _("A new prayer request arrives, or the team flags one for review"),
             "requester_updates": _("A requester writes an update, a praise report or withdraws their request"),
             "releases": _("An intercessor releases one of their assignments"),
             "leader_summary": _(

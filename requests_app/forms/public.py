@@ -41,6 +41,28 @@ class HoneypotField(forms.CharField):
         self.validators = []
 
 
+class HoneypotForm(InputHygiene, forms.Form):
+    """A public form with the honeypot `website`: filled in, the form is
+    refused with its `honeypot` message (in `error_messages`, each form its
+    own words), before any other check of the whole form."""
+
+    HONEYPOT = "website"
+    hygiene_exempt = (HONEYPOT,)
+
+    website = HoneypotField()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get(self.HONEYPOT):
+            raise ValidationError(self.error_messages["honeypot"], code="honeypot")
+        return cleaned_data
+
+    @property
+    def is_spam(self) -> bool:
+        """Whether the honeypot was filled (after `is_valid()`)."""
+        return self.has_error(NON_FIELD_ERRORS, "honeypot")
+
+
 # The answer the form refuses: someone else, named, who does not know. It is
 # one of the choices (rather than a missing one) so the refusal can say why
 # and what to do instead, with no JavaScript.
@@ -56,17 +78,13 @@ CONSENT_CHOICES = [
 ]
 
 
-class AskForm(InputHygiene, forms.ModelForm):
+class AskForm(HoneypotForm, forms.ModelForm):
     """A new request, as the requester writes it. `services.submit_request`
     takes exactly the model's fields (`request_fields()`).
 
     `website` is a honeypot: hidden from people (and screen readers), it is
     the kind of field a spam robot fills in. Filled, the form is refused."""
 
-    HONEYPOT = "website"
-    hygiene_exempt = (HONEYPOT,)
-
-    website = HoneypotField()
     # Asked unless the church turned it off (its settings page); stored on
     # the request as `consent`.
     consent = forms.ChoiceField(
@@ -185,8 +203,6 @@ class AskForm(InputHygiene, forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        if cleaned_data.get(self.HONEYPOT):
-            raise ValidationError(self.error_messages["honeypot"], code="honeypot")
         if cleaned_data.get("consent") == NOT_AWARE:
             self.add_error("consent", ValidationError(self.error_messages["consent_needed"], code="consent_needed"))
         # An address that was given but is invalid already has its message.
@@ -201,11 +217,6 @@ class AskForm(InputHygiene, forms.ModelForm):
                 ValidationError(self.error_messages["email_needed_for_updates"], code="email_needed_for_updates"),
             )
         return cleaned_data
-
-    @property
-    def is_spam(self) -> bool:
-        """Whether the honeypot was filled (after `is_valid()`)."""
-        return self.has_error(NON_FIELD_ERRORS, "honeypot")
 
     def request_fields(self) -> dict:
         """What `services.submit_request` takes: the model's fields only
@@ -302,15 +313,12 @@ class AddressField(forms.EmailField):
             raise exc.error_list[0] from None
 
 
-class LostLinkForm(InputHygiene, forms.Form):
+class LostLinkForm(HoneypotForm):
     """ "Lost your link?": the address the requester gave when asking.
 
     Nothing here looks the address up: `views.public.followup_lost` answers
     the same whether or not any request has it. `website` is a honeypot, as
     on the ask form."""
-
-    HONEYPOT = "website"
-    hygiene_exempt = (HONEYPOT,)
 
     email = AddressField(
         label=_("The e-mail address you gave"),
@@ -323,22 +331,9 @@ class LostLinkForm(InputHygiene, forms.Form):
             "max_length": TOO_LONG,
         },
     )
-    website = HoneypotField()
-
     error_messages = {
         "honeypot": _(
             "Nothing was sent: a hidden field meant to catch spam robots was filled in, so this looked like an "
             "automatic submission. If you are a person, please send the form again, or phone the church office."
         ),
     }
-
-    def clean(self):
-        cleaned_data = super().clean()
-        if cleaned_data.get(self.HONEYPOT):
-            raise ValidationError(self.error_messages["honeypot"], code="honeypot")
-        return cleaned_data
-
-    @property
-    def is_spam(self) -> bool:
-        """Whether the honeypot was filled (after `is_valid()`)."""
-        return self.has_error(NON_FIELD_ERRORS, "honeypot")

@@ -20,6 +20,7 @@ commits (`requests_app.mail.outbox`).
 | intercessor assigned / released        | that intercessor                         |
 | intercessor releases themselves        | + the leaders                            |
 | requester posts an update              | leaders                                  |
+| intercessor flags a board request      | leaders                                  |
 | breakthrough / manifested / closed     | requester, if they asked for updates     |
 | team note visible to the requester     | requester, if they asked for updates     |
 | invited to the team (and sent again)   | the person invited: their link to join   |
@@ -35,6 +36,7 @@ optional.
 | e-mail                                  | preference switch   |
 |-----------------------------------------|---------------------|
 | new request (leaders)                   | `new_requests`      |
+| flagged for review (leaders)            | `new_requests`      |
 | requester update (leaders)              | `requester_updates` |
 | intercessor released themselves (leaders) | `releases`        |
 | assigned / released (the intercessor)   | `my_assignments`    |
@@ -173,6 +175,24 @@ def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMe
             compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
         )
     return messages
+
+
+def flagged(prayer_request: PrayerRequest) -> list[OutboxMessage]:
+    """An intercessor flagged a board request as unsuitable: it is off the
+    board and waits, like a new request, for a leader to look (the same
+    switch as new requests). Not the reason, not who flagged it."""
+    return _to_team(
+        "flagged",
+        "new_requests",
+        prayer_request,
+        compose.leaders(),
+        _("A request on the team board was flagged for review"),
+        _(
+            "An intercessor flagged a request on the team board as unsuitable for it. It is off the board until a "
+            "leader looks at it: share it with the team again, or keep it off the board."
+        ),
+        compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
+    )
 
 
 def withdrawn(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:

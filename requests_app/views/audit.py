@@ -120,7 +120,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             who=entry.actor_name,
             what=str(actions.get(entry.action, entry.action)),
             whom=entry.subject_name,
-            details=details_in_words(entry.details),
+            details=details_in_words({**entry.details, **({"reason": entry.reason} if entry.reason else {})}),
         )
         for entry in page.object_list
     ]

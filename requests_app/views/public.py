@@ -239,6 +239,7 @@ def _followup_page(
     that failed validation (or was refused) is passed in to show it again."""
     requester = Requester(prayer_request.pk)
     moves = rules.allowed_moves(requester, prayer_request)
+    erased = prayer_request.text_erased_at is not None
     # Only what was written for the requester: never the team's notes, the
     # private journals or the prayer log.
     # Every status move is theirs to know (its note only if written for them).
@@ -253,12 +254,14 @@ def _followup_page(
         "token": token,
         "status_sentence": STATUS_SENTENCES[prayer_request.status],
         "page": page,
-        "can_post_update": rules.can_post_update(requester, prayer_request),
-        "can_praise": Status.ANSWERED in moves,
+        # Once its text is erased (deleted, or the retention period), nothing
+        # more is written in its story, and there is nothing left to show the
+        # team: only withdrawing stays.
+        "can_post_update": not erased and rules.can_post_update(requester, prayer_request),
+        "can_praise": not erased and Status.ANSWERED in moves,
         "can_withdraw": Status.CLOSED in moves,
-        "can_change_confidentiality": rules.can_set_confidential(
-            requester, prayer_request, not prayer_request.is_confidential
-        ),
+        "can_change_confidentiality": not erased
+        and rules.can_set_confidential(requester, prayer_request, not prayer_request.is_confidential),
         "update_form": update_form or FollowupUpdateForm(prefix="update"),
         "praise_form": praise_form or PraiseReportForm(prefix="praise"),
         "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),

@@ -286,7 +286,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assignments": assignments,
         "moves": moves,
         "move_form": MoveForm(),
-        "update_form": UpdateForm(visibilities=visibilities) if visibilities else None,
+        # An erased request's story takes no new words (`services.post_update`).
+        "update_form": UpdateForm(visibilities=visibilities)
+        if visibilities and prayer_request.text_erased_at is None
+        else None,
         "journal_only": visibilities == [Visibility.PRIVATE],
         "can_log_prayer": rules.can_log_prayer(user, prayer_request, held=held),
         "can_assign": can_assign,
@@ -309,7 +312,7 @@ def _board_controls(user: User, prayer_request: PrayerRequest) -> dict:
     can_flag = rules.can_flag(user, prayer_request) and not flagged
     return {
         "show_board_card": may_go_on_board and (can_triage or can_flag or flagged),
-        "on_board": rules.is_on_board(prayer_request),
+        "on_board": prayer_request.is_on_board,
         "is_flagged": flagged,
         "awaiting_share": prayer_request.shared_with_team_at is None and not flagged,
         "can_share": can_triage and may_go_on_board and (flagged or prayer_request.shared_with_team_at is None),

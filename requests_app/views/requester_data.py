@@ -122,7 +122,12 @@ def followup_delete(request: HttpRequest, token: str) -> HttpResponse:
     within_limit = request.method != "POST" or public._within_followup_limit(request)
     prayer_request = access.get_request_for_token(token)
     if request.method != "POST":
-        ctx = {"token": token, "erased": prayer_request.text_erased_at is not None}
+        ctx = {
+            "token": token,
+            "erased": prayer_request.text_erased_at is not None,
+            # A manifested request stays manifested (nobody closes an answer).
+            "manifested": prayer_request.status == Status.ANSWERED,
+        }
         return _private(render(request, "requests_app/public/followup_delete.html", ctx))
     if not within_limit:
         return public._too_many_followups(request, token, prayer_request)

@@ -38,12 +38,12 @@ def test_a_leader_who_intercedes_chooses_a_daily_digest(new_page, shoot):
         expect(page.get_by_role("heading", name="My settings", exact=True)).to_be_visible()
         expect(page.get_by_role("group", name="As a leader, e-mail me when:")).to_be_visible()
         expect(page.get_by_role("group", name="As an intercessor, e-mail me when:")).to_be_visible()
-        expect(page.get_by_label("A new prayer request arrives")).to_be_checked()
+        expect(page.get_by_label("A new prayer request arrives, or the team flags one for review")).to_be_checked()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{name} scrolls sideways"
         shoot(page, name)
 
     page.get_by_label("Once a day, all together in one digest e-mail").check()
-    page.get_by_label("A new prayer request arrives").uncheck()
+    page.get_by_label("A new prayer request arrives, or the team flags one for review").uncheck()
     page.get_by_role("button", name="Save my settings").click()
 
     expect(page.get_by_text("Your settings are saved.")).to_be_visible()

@@ -121,6 +121,8 @@ class Demo:
     gap: bool = False  # nobody has prayed for it for over a week
     handover: str = ""  # an intercessor hands it back, with this note to the leader
     requester_note: str = ""
+    # Never assigned, yet a leader shared it with the team: on the board.
+    shared: bool = False
 
 
 REQUESTS = (
@@ -241,6 +243,7 @@ REQUESTS = (
         2,
         S.NEW,
         team=0,
+        shared=True,
     ),
     # --- salvation ---
     Demo(
@@ -477,6 +480,7 @@ REQUESTS = (
         6,
         S.NEW,
         team=0,
+        shared=True,
     ),
     # --- nation ---
     Demo(
@@ -517,6 +521,7 @@ REQUESTS = (
         1,
         S.NEW,
         team=0,
+        shared=True,
         urgent=True,
     ),
     # --- other ---
@@ -787,6 +792,9 @@ class _Story:
         life = self.seeder.now - self.created
         step_times = sorted(self.created + life * rng.uniform(0.35, 0.95) for _step in demo.path)
 
+        if demo.shared:
+            shared_at = self.created + timedelta(hours=rng.uniform(0.5, 4) if demo.urgent else rng.uniform(3, 20))
+            self._share(min(shared_at, self.created + life * 0.5))
         if demo.team:
             delay = timedelta(hours=rng.uniform(0.5, 4) if demo.urgent else rng.uniform(3, 40))
             assigned_at = min(self.created + delay, self.created + life * 0.2)
@@ -827,6 +835,12 @@ class _Story:
             entered_intercession_at=when
         )
         self.last_event = max(self.last_event, when)
+
+    def _share(self, when: datetime) -> None:
+        """A leader shares the request with the team before anyone is assigned."""
+        services.share_with_team(self.request, by=self.seeder.leader)
+        PrayerRequest.objects.filter(pk=self.request.pk).update(shared_with_team_at=when)
+        self._dated(when)
 
     def _assign(self, when: datetime, count: int, exclude: list[User]) -> None:
         chosen = self.seeder.pick(self.demo.category, count, exclude=[*self.people, *exclude])
