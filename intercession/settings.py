@@ -137,6 +137,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle and absolute session timeouts (after auth and messages).
     "requests_app.web.middleware.SessionTimeoutMiddleware",
+    # When each team member last changed something (the dashboard's
+    # snapshot is never older than the viewer's own last change).
+    "requests_app.web.recent_writes.RecentWriteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database error in a view: 409 for a held row, 503 when PostgreSQL is
     # away, never a 500 (outside views: server_error and bad_request, the

@@ -53,12 +53,14 @@ def get_assignment_for_user(user: Actor, pk: int) -> Assignment:
         raise Http404("No such assignment.") from None
 
 
-def get_request_for_token(raw_token: str) -> PrayerRequest:
-    """The request whose follow-up link carries `raw_token`, else 404."""
+def get_request_for_token(raw_token: str, *, queryset: PrayerRequestQuerySet | None = None) -> PrayerRequest:
+    """The request whose follow-up link carries `raw_token`, else 404; from
+    `queryset` (annotated, say) if given."""
     if not raw_token or len(raw_token) > 128:
         raise Http404("No such request.")
+    rows = PrayerRequest.objects.all() if queryset is None else queryset
     try:
-        return PrayerRequest.objects.get(followup_token_hash=hash_token(raw_token))
+        return rows.get(followup_token_hash=hash_token(raw_token))
     except PrayerRequest.DoesNotExist:
         raise Http404("No such request.") from None
 

@@ -201,6 +201,13 @@ class PrayerRequest(models.Model):
     # and the day until which a leader chose to keep its text all the same.
     text_erased_at = models.DateTimeField(_("text erased"), null=True, blank=True, editable=False)
     keep_text_until = models.DateField(_("text kept until"), null=True, blank=True, editable=False)
+    # The weekly e-mail of how often the team prayed (`mail.reminders`), for
+    # a requester who asked for updates: they may stop it (and start it
+    # again) on their follow-up page without stopping the other updates.
+    # When the last one was written, so it goes at most once a week
+    # (migration 0018).
+    wants_prayer_news = models.BooleanField(_("weekly prayer news"), default=True, editable=False)
+    prayer_news_sent_at = models.DateTimeField(_("weekly prayer news sent"), null=True, blank=True, editable=False)
 
     objects = PrayerRequestQuerySet.as_manager()
 
@@ -400,6 +407,9 @@ class UpdateKind(models.TextChoices):
     # The request's text was erased (`requests_app.services.erase_text`):
     # by retention, at the requester's request, or by a leader for them.
     ERASED = "erased", _("Text erased")
+    # A move taken back (`requests_app.services.undo_move`, migration 0017):
+    # a move of its own, from the undone move's status back to the one before.
+    UNDONE = "undone", _("Move undone")
 
 
 class StatusUpdate(models.Model):
@@ -440,7 +450,11 @@ class StatusUpdate(models.Model):
             _choices_check("visibility", Visibility, "status_update_visibility_valid"),
             # A move changes the status; every other kind of entry leaves it.
             models.CheckConstraint(
-                condition=(Q(kind=UpdateKind.MOVE) & ~Q(from_status="") & ~Q(from_status=F("to_status")))
+                condition=(
+                    Q(kind__in=[UpdateKind.MOVE, UpdateKind.UNDONE])
+                    & ~Q(from_status="")
+                    & ~Q(from_status=F("to_status"))
+                )
                 | Q(kind=UpdateKind.SUBMITTED, from_status="", to_status=Status.NEW)
                 | (
                     Q(
@@ -662,6 +676,44 @@ class HeldNotification(models.Model):
 
     def __str__(self) -> str:
         return f"Digest line #{self.pk}"
+
+
+class PrayerSession(models.Model):
+    """A team member's "Pray now" (`requests_app.prayer_session`): the
+    choice they made, kept for next time, and the session under way.
+
+    `request_ids` is the list snapshotted at the start, in its order, so the
+    order does not jump as prayers are logged; `position` is how many of
+    them are behind. The ids are only a plan: each request is checked again
+    against the viewer's sight when it is shown and when it is prayed for.
+    Kept in the database rather than in the login session, so a session
+    outlives the idle timeout and the same "I prayed" posted twice moves on
+    once (the row is locked while it moves). One row per user, made when
+    they first start."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prayer_session")
+    include_board = models.BooleanField(_("also the team board"), default=False)
+    # Empty: every category.
+    categories = models.JSONField(_("categories"), default=list, blank=True)
+    request_ids = models.JSONField(default=list, blank=True, editable=False)
+    position = models.PositiveIntegerField(default=0, editable=False)
+    prayed_count = models.PositiveIntegerField(default=0, editable=False)
+    skipped_count = models.PositiveIntegerField(default=0, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("prayer session")
+        verbose_name_plural = _("prayer sessions")
+
+    def __str__(self) -> str:
+        return f"Prayer session of user #{self.user_id}"
+
+    @property
+    def is_started(self) -> bool:
+        return self.started_at is not None
+
+    def remaining_ids(self) -> list[int]:
+        return self.request_ids[self.position :]
 
 
 class AccessAction(models.TextChoices):

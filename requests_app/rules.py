@@ -10,11 +10,13 @@ which controls to show.
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F
 
 from requests_app import roles
-from requests_app.models import OPEN_STATUSES, Assignment, PrayerRequest, Status
+from requests_app.models import OPEN_STATUSES, Assignment, PrayerRequest, Status, StatusUpdate, UpdateKind
 
 
 class Role(enum.StrEnum):
@@ -111,6 +113,94 @@ def allowed_moves(actor: Actor, prayer_request: PrayerRequest, *, held: Held = N
     ]
 
 
+# How long the person who made a move may take it back: long enough to see
+# a wrong tap, short enough that nobody has acted on the move yet. A leader
+# may undo the latest move at any time.
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+class UndoRefusal(enum.StrEnum):
+    """Why a move cannot be undone (`why_not_undo`); the value is the code of
+    the service's refusal."""
+
+    NO_ROLE = "no_role"
+    NOT_UNDOABLE = "not_undoable"
+    NOT_LATEST = "not_latest"
+    ERASED = "erased"
+    SOMEONE_ELSE = "someone_else"
+    TOO_LATE = "too_late"
+
+
+def latest_move(prayer_request: PrayerRequest) -> StatusUpdate | None:
+    """The request's latest entry that changed its status: a move, or an undo
+    (the last written: every change is written under the request's lock)."""
+    return (
+        prayer_request.updates.exclude(kind=UpdateKind.SUBMITTED)
+        .exclude(from_status=F("to_status"))
+        .select_related("author")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def why_not_undo(
+    actor: Actor,
+    prayer_request: PrayerRequest,
+    move: StatusUpdate,
+    *,
+    latest: StatusUpdate | None,
+    now: datetime,
+    held: Held = None,
+) -> UndoRefusal | None:
+    """None if `actor` may undo `move` now, else why not. `latest` is
+    `latest_move(prayer_request)`, read by the caller (under the request's
+    lock when it is about to change it).
+
+    Only a move of the table can be undone (not the submission, not the move
+    an assignment makes, not an undo), only while it is the request's latest
+    and the request is still where it put it, and never once the text is
+    erased. A leader may undo it at any time, whoever made it (the
+    requester's too); an assigned intercessor only their own, for
+    `UNDO_WINDOW`. The requester's own moves have their own pages.
+    """
+    held = frozenset() if isinstance(actor, Requester) else _held(actor, prayer_request, held)
+    if not held & {LEADER, ASSIGNED}:
+        return UndoRefusal.NO_ROLE
+    if move.kind != UpdateKind.MOVE or (move.from_status, move.to_status) in MOVES_MADE_BY_ASSIGNING:
+        return UndoRefusal.NOT_UNDOABLE
+    if latest is None or latest.pk != move.pk or prayer_request.status != move.to_status:
+        return UndoRefusal.NOT_LATEST
+    if prayer_request.text_erased_at is not None:
+        return UndoRefusal.ERASED
+    if LEADER in held:
+        return None
+    if move.author_id is None or move.author_id != actor.pk:
+        return UndoRefusal.SOMEONE_ELSE
+    if now - move.created_at > UNDO_WINDOW:
+        return UndoRefusal.TOO_LATE
+    return None
+
+
+def can_undo_move(
+    actor: Actor,
+    prayer_request: PrayerRequest,
+    move: StatusUpdate,
+    *,
+    latest: StatusUpdate | None,
+    now: datetime,
+    held: Held = None,
+) -> bool:
+    return why_not_undo(actor, prayer_request, move, latest=latest, now=now, held=held) is None
+
+
+def undo_time_left(actor: Actor, move: StatusUpdate, *, now: datetime, held: Held = None) -> timedelta | None:
+    """How long `actor` has left to undo `move`; None when no clock runs
+    for them (a leader)."""
+    if LEADER in (held if held is not None else roles_for(actor, move.prayer_request)):
+        return None
+    return max(move.created_at + UNDO_WINDOW - now, timedelta(0))
+
+
 def can_assign(user: Actor, prayer_request: PrayerRequest) -> bool:
     return not isinstance(user, Requester) and roles.is_leader(user) and prayer_request.status in OPEN_STATUSES
 
@@ -154,6 +244,13 @@ def can_set_confidential(
     if confidential:
         return bool(held & {LEADER, REQUESTER})
     return REQUESTER in held
+
+
+def can_set_prayer_news(actor: Actor, prayer_request: PrayerRequest) -> bool:
+    """Stopping or starting the weekly e-mail of how often the team prayed:
+    the requester's own choice, nobody else's (a leader has no say over
+    what lands in their inbox)."""
+    return isinstance(actor, Requester) and actor.prayer_request_id == prayer_request.pk
 
 
 def can_share_with_team(user: Actor, prayer_request: PrayerRequest) -> bool:

@@ -12,7 +12,8 @@ Entry points: `submit_request`; `assign` (which makes the move
 new → interceding on the first assignment); `release`; `move` for every other
 status move of the table; `post_update`; `log_prayer`; `set_confidential`;
 the team board's gate: `share_with_team`, `keep_off_board` (leaders) and
-`flag` (intercessors);
+`flag` (intercessors); `undo_move`, which takes the latest move back;
+`set_prayer_news` (the requester's weekly e-mail of prayers);
 `reissue_followup_links` ("Lost your link?"); `release_all`, for the team
 services (`requests_app.team.members`) when someone leaves the team;
 retention and erasure: `erase_text`, `erase_for_requester`, `apply_retention`
@@ -26,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -206,6 +207,89 @@ def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note:
         note=note,
         visibility=Visibility.REQUESTER if isinstance(actor, Requester) else Visibility(visibility),
     )
+
+
+_UNDO_REFUSALS = {
+    rules.UndoRefusal.NOT_UNDOABLE: _("Only a status move can be undone (not an assignment's, nor an undo)."),
+    rules.UndoRefusal.NOT_LATEST: _("This is no longer the request's latest move: it has moved since."),
+    rules.UndoRefusal.ERASED: _("The text of this request was erased: its moves can no longer be undone."),
+    rules.UndoRefusal.SOMEONE_ELSE: _("Only the person who made this move, or a leader, can undo it."),
+    rules.UndoRefusal.TOO_LATE: _("Too late to undo: a move can be undone for 10 minutes; ask a leader."),
+}
+
+
+def undo_move(
+    prayer_request: PrayerRequest, move_id: int, *, actor: Actor, now: datetime | None = None
+) -> StatusUpdate:
+    """Take back the move `move_id` of this request (`rules.why_not_undo`
+    says who may, and when), or refuse it.
+
+    The undo is an entry of its own (kind `undone`), a move from the undone
+    move's status back to the one before, seen by whoever saw the move; the
+    stage dates become what they were before the move. Nobody is assigned or
+    released, and no e-mail is sent: it is a correction, which the requester
+    reads on their page. Checked against the locked row, so of two undos (or
+    an undo and a move) at once, the second finds the request moved and is
+    refused.
+    """
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        undone = StatusUpdate.objects.filter(prayer_request=locked, pk=move_id).first()
+        if undone is None:
+            raise IntercessionError(_("This request has no such move."), code="no_such_move")
+        refusal = rules.why_not_undo(
+            actor, locked, undone, latest=rules.latest_move(locked), now=now or timezone.now()
+        )
+        if refusal == rules.UndoRefusal.NO_ROLE:
+            raise NotAllowed(_("You may not undo moves of this request."))
+        if refusal is not None:
+            raise IntercessionError(_UNDO_REFUSALS[refusal], code=refusal.value)
+        if undone.to_status == Status.INTERCEDING:
+            # The move cleared every stage date: back as the story has them.
+            for field, value in _stage_dates_before(locked, undone).items():
+                setattr(locked, field, value)
+        else:
+            # The move only dated its own stage, which had no date before.
+            setattr(locked, _STAGE_FIELDS[Status(undone.to_status)], None)
+        locked.status = undone.from_status
+        locked.save(update_fields=["status", "updated_at", *_STAGE_FIELDS.values()])
+        update = StatusUpdate.objects.create(
+            prayer_request=locked,
+            author=_author(actor),
+            kind=UpdateKind.UNDONE,
+            from_status=undone.to_status,
+            to_status=undone.from_status,
+            visibility=undone.visibility,
+        )
+    _sync(prayer_request, locked)
+    return update
+
+
+def _stage_dates_before(locked: PrayerRequest, undone: StatusUpdate) -> dict[str, datetime | None]:
+    """The stage dates the request had just before `undone`, its latest
+    status change, as its story tells them: the moves replayed as
+    `_apply_move` made them (each dated by its entry), each undo taking back
+    the change before it."""
+    stack: list[dict[str, datetime | None]] = [dict.fromkeys(_STAGE_FIELDS.values())]
+    changes = (
+        locked.updates.exclude(kind=UpdateKind.SUBMITTED)
+        .exclude(from_status=F("to_status"))
+        .filter(pk__lt=undone.pk)
+        .order_by("pk")
+        .values_list("kind", "to_status", "created_at")
+    )
+    for kind, to_status, at in changes:
+        if kind == UpdateKind.UNDONE:
+            if len(stack) > 1:
+                stack.pop()
+            continue
+        dates = dict(stack[-1])
+        if to_status == Status.INTERCEDING:
+            dates = dict.fromkeys(_STAGE_FIELDS.values())
+        else:
+            dates[_STAGE_FIELDS[Status(to_status)]] = at
+        stack.append(dates)
+    return stack[-1]
 
 
 def load_of(intercessor: AbstractBaseUser) -> int:
@@ -532,6 +616,26 @@ def set_confidential(prayer_request: PrayerRequest, confidential: bool, *, actor
         )
     _sync(prayer_request, locked)
     return update
+
+
+def set_prayer_news(prayer_request: PrayerRequest, wanted: bool, *, actor: Actor) -> PrayerRequest:
+    """The requester stops (or starts again) the weekly e-mail of how often
+    the team prayed (`mail.reminders`). Only that e-mail: the other updates
+    they asked for go on. A choice about their inbox, not a step in the
+    request's life, so no story entry. Refused once the text is erased: no
+    address is left to write to."""
+    if not rules.can_set_prayer_news(actor, prayer_request):
+        raise NotAllowed(_("Only the person who asked for prayer can choose which e-mails they get."))
+    with transaction.atomic():
+        locked = _lock(prayer_request)
+        if locked.text_erased_at is not None:
+            raise IntercessionError(_("Your request has been erased: we keep no address to write to."), code="erased")
+        if locked.wants_prayer_news == wanted:
+            raise IntercessionError(_("Nothing to change."), code="unchanged")
+        locked.wants_prayer_news = wanted
+        locked.save(update_fields=["wants_prayer_news"])
+    prayer_request.wants_prayer_news = wanted
+    return prayer_request
 
 
 def _board_entry(locked: PrayerRequest, kind: UpdateKind, *, by: AbstractBaseUser, note: str = "") -> StatusUpdate:

@@ -12,6 +12,7 @@ from requests_app.views import (
     health,
     lists,
     members,
+    pray,
     public,
     request_page,
     requester_data,
@@ -36,6 +37,7 @@ urlpatterns = [
     path("followup/<str:token>/praise/", public.followup_praise, name="followup_praise"),
     path("followup/<str:token>/withdraw/", public.followup_withdraw, name="followup_withdraw"),
     path("followup/<str:token>/confidentiality/", public.followup_confidentiality, name="followup_confidentiality"),
+    path("followup/<str:token>/prayer-news/", public.followup_prayer_news, name="followup_prayer_news"),
     # The requester's own data: download it, delete it (views/requester_data.py).
     path("followup/<str:token>/download/", requester_data.followup_download, name="followup_download"),
     path("followup/<str:token>/download.json", requester_data.followup_download_json, name="followup_download_json"),
@@ -61,10 +63,16 @@ urlpatterns = [
     path("coverage/", lists.coverage, name="coverage"),
     path("sheet/", sheet.prayer_sheet, name="prayer_sheet"),
     path("history/", lists.history, name="history"),
+    # Pray now: one request at a time, from my assignments and the board (views/pray.py).
+    path("pray/", pray.start, name="prayer_start"),
+    path("pray/session/", pray.session_page, name="prayer_session"),
+    path("pray/session/prayed/", pray.prayed, name="prayer_session_prayed"),
+    path("pray/session/skip/", pray.skip, name="prayer_session_skip"),
     # One request, and what can be done to it.
     path("requests/<int:pk>/", request_page.detail, name="request_detail"),
     path("requests/<int:pk>/assign/", request_page.assign, name="request_assign"),
     path("requests/<int:pk>/move/", request_page.move, name="request_move"),
+    path("requests/<int:pk>/undo/", request_page.undo_move, name="request_undo_move"),
     path("requests/<int:pk>/update/", request_page.update, name="request_update"),
     path("requests/<int:pk>/pray/", request_page.pray, name="request_pray"),
     path("requests/<int:pk>/confidential/", request_page.make_confidential, name="request_confidential"),

@@ -28,6 +28,7 @@ from requests_app.models import (
     OutboxMessage,
     PrayerLog,
     PrayerRequest,
+    PrayerSession,
     StatusUpdate,
     TeamRole,
 )
@@ -159,6 +160,7 @@ ROWS = {
     "followup_praise": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_withdraw": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_confidentiality": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
+    "followup_prayer_news": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     # The requester's own data: download it, delete it (a confirmation page, then the POST).
     "followup_download": (KINDS, with_the_link(OK, NOT_ALLOWED)),
     "followup_download_json": (KINDS, with_the_link(OK, NOT_ALLOWED)),
@@ -202,6 +204,25 @@ ROWS = {
     "audit_log": (NO_KIND, leaders_only()),
     "church_stylesheet": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "my_assignments": (NO_KIND, team()),
+    # Pray now (tests/test_prayer_session.py): the team, a leader who does not
+    # intercede included. No session is under way here: the session page and
+    # its buttons send back to the start page, which starts one.
+    "prayer_start": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": OK, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, OK)},
+                {"leader": FOUND, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FOUND)},
+            )
+        ),
+    ),
+    "prayer_session": (NO_KIND, team(FOUND)),
+    "prayer_session_prayed": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(NOT_ALLOWED, {"leader": FOUND, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FOUND)})
+        ),
+    ),
     "board": (NO_KIND, team()),
     "history": (NO_KIND, team()),
     "my_settings": (
@@ -219,6 +240,9 @@ ROWS = {
     "request_assign": (KINDS, None),  # GET and POST differ: see below
     "request_move": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
     "request_update": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
+    # Undo the latest move (here the assignment's, which no one may undo:
+    # a message); who may undo what is in tests/test_undo_moves.py.
+    "request_undo_move": (KINDS, on_a_request(FOUND, FOUND, FORBIDDEN, method="post")),
     "request_pray": (KINDS, on_a_request(FOUND, FOUND, FOUND, method="post")),
     "request_confidential": (KINDS, on_a_request(FOUND, FORBIDDEN, FORBIDDEN, method="post")),
     # The team board's gate: leaders share and keep off (here the requests are
@@ -268,6 +292,7 @@ ROWS["request_assign"] = (
     ),
 )
 ROWS["assignment_reassign"] = ROWS["request_assign"]
+ROWS["prayer_session_skip"] = ROWS["prayer_session_prayed"]
 
 
 # The requesters' pages about following a request, reached without a link.
@@ -381,6 +406,8 @@ class World:
 
     def post_data(self, name: str, kind: str) -> dict:
         """Data that makes an allowed POST succeed."""
+        if name == "request_undo_move":
+            return {"move": str(self.requests[kind].updates.latest("created_at", "pk").pk)}
         spare = str(self.users["spare"].pk)
         return {
             "ask": {
@@ -395,11 +422,15 @@ class World:
             "followup_praise": {"praise-note": "It has manifested!"},
             "followup_withdraw": {"withdraw-note": ""},
             "followup_confidentiality": {"confidential": "0" if kind == "confidential" else "1"},
+            "followup_prayer_news": {"send": "0"},
             "request_assign": {"intercessors": [spare]},
             "assignment_reassign": {"intercessor": spare, "note": ""},
             "request_move": {"to_status": "breakthrough", "note": "", "visibility": "team"},
             "request_update": {"note": "A team note", "visibility": "team"},
             "request_pray": {"submission_key": "matrix-key", "minutes": "10"},
+            "prayer_start": {"include_board": "on", "action": "start"},
+            "prayer_session_prayed": {"request": str(self.requests["public"].pk), "submission_key": "matrix-key"},
+            "prayer_session_skip": {"request": str(self.requests["public"].pk)},
             "request_keep_text": {"keep-until": "2099-01-01", "keep-reason": "asked by phone"},
             "request_erase": {"erase-confirm": "on", "erase-reason": "asked by phone"},
             "assignment_release": {"note": ""},
@@ -439,7 +470,9 @@ def _church_settings_data() -> dict:
 def _snapshot() -> dict:
     return {
         "requests": sorted(
-            PrayerRequest.objects.values_list("pk", "status", "is_confidential", "shared_with_team_at", "flagged_at")
+            PrayerRequest.objects.values_list(
+                "pk", "status", "is_confidential", "shared_with_team_at", "flagged_at", "wants_prayer_news"
+            )
         ),
         "assignments": sorted(Assignment.objects.values_list("pk", "intercessor_id", "released_at")),
         "updates": StatusUpdate.objects.count(),
@@ -452,6 +485,7 @@ def _snapshot() -> dict:
         "memberships": sorted(User.groups.through.objects.values_list("user_id", "group_id")),
         "users": sorted(User.objects.values_list("pk", "password", "is_active")),
         "e-mail preferences": sorted(NotificationPreferences.objects.values_list()),
+        "prayer sessions": sorted(PrayerSession.objects.values_list()),
         "account links": sorted(AccountLink.objects.values_list("pk", "used_at")),
         "invitations": sorted(Invitation.objects.values_list("pk", "sent_at", "accepted_at")),
         "audit entries": AuditLogEntry.objects.count(),

@@ -36,7 +36,7 @@ from django.utils.encoding import force_bytes
 from django.utils.html import escape
 from django.utils.http import urlsafe_base64_encode
 
-from requests_app import church, colours, roles, services
+from requests_app import church, colours, prayer_session, roles, services
 from requests_app.models import (
     Assignment,
     Category,
@@ -245,6 +245,11 @@ def _prepare_reset(world: World):
     return visit
 
 
+def _fresh_move(w: World) -> StatusUpdate:
+    """A move the assigned intercessor has just made, which they may undo."""
+    return services.move(w.requests["confidential"], Status.BREAKTHROUGH, actor=w.users["assigned"])
+
+
 def _church_settings_data() -> dict:
     """The church's settings page as a new church has it, with a new name."""
     defaults = church.defaults()
@@ -259,6 +264,14 @@ def _kept_off_the_board(world: World, key: str) -> int:
     """A public request a leader took off the board, to share again."""
     services.keep_off_board(world.requests[key], by=world.users["leader"])
     return world.request_id(key)
+
+
+def _in_front_of_assigned(world: World) -> int:
+    """A prayer session under way for the assigned intercessor: the id of
+    the request in front of them."""
+    user = world.users["assigned"]
+    session = prayer_session.start(prayer_session.choose(user, include_board=True, categories=[]))
+    return prayer_session.current_id(session)
 
 
 def _invitation(world: World) -> Invitation:
@@ -295,6 +308,9 @@ PLANS = {
     "followup_confidentiality": lambda w: Post(
         "requester", reverse("followup_confidentiality", args=[w.tokens["confidential"]]), {"confidential": "0"}
     ),
+    "followup_prayer_news": lambda w: Post(
+        "requester", reverse("followup_prayer_news", args=[w.tokens["confidential"]]), {"send": "0"}
+    ),
     "followup_download": None,
     "followup_download_json": None,
     "followup_delete": lambda w: Post("requester", reverse("followup_delete", args=[w.tokens["confidential"]])),
@@ -306,6 +322,18 @@ PLANS = {
     "export_prayer_log": None,
     "my_assignments": None,
     "board": None,
+    "prayer_start": lambda w: Post(
+        "assigned", reverse("prayer_start"), {"include_board": "on", "categories": ["family"], "action": "start"}
+    ),
+    "prayer_session": None,
+    "prayer_session_prayed": lambda w: Post(
+        "assigned",
+        reverse("prayer_session_prayed"),
+        {"request": _in_front_of_assigned(w), "submission_key": "csrf-key", "minutes": "10"},
+    ),
+    "prayer_session_skip": lambda w: Post(
+        "assigned", reverse("prayer_session_skip"), {"request": _in_front_of_assigned(w)}
+    ),
     "team": None,
     "team_invite": lambda w: Post(
         "leader", reverse("team_invite"), {"name": "New Comer", "email": "newcomer@example.org", "role": "leader"}
@@ -336,6 +364,11 @@ PLANS = {
         "assigned",
         reverse("request_move", args=[w.request_id("confidential")]),
         {"to_status": "breakthrough", "note": "", "visibility": "team"},
+    ),
+    "request_undo_move": lambda w: Post(
+        "assigned",
+        reverse("request_undo_move", args=[w.request_id("confidential")]),
+        {"move": str(_fresh_move(w).pk)},
     ),
     "request_update": lambda w: Post(
         "assigned",

@@ -70,6 +70,7 @@ MORE_FIELDS = {
     "ask": ["details", "requester_name", "requester_email", "wants_updates", "is_urgent", "website", "consent"],
     "followup_lost": ["website"],
     "request_pray": ["note", "fasted"],
+    "prayer_session_prayed": ["note", "fasted"],
     "my_settings": ["new_requests", "prayer_reminders"],
     "admin:requests_app_intercessorprofile_change": ["preferred_categories"],
 }

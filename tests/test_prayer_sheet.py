@@ -152,10 +152,11 @@ def test_it_is_made_to_be_printed(client, leader, sheet_world):
 
     assert re.search(r'<link rel="stylesheet" href="/static/css/print\.css" media="print">', html)
     assert re.search(r'<script src="/static/js/print\.js" defer></script>', html)
-    # The Print button only shows when scripts run (enhance.js), and the sheet
-    # tells everyone how to print without it.
+    # The Print button only shows when scripts run (the "js" class of
+    # look.js, before the first paint), and the sheet tells everyone how to
+    # print without it.
     assert re.search(
-        r'<button type="button" class="btn btn-primary d-none" data-shown-when-scripted data-print-button>', html
+        r'<button type="button" class="btn btn-primary" data-shown-when-scripted data-print-button>', html
     )
     assert "Print command" in html
     # The date it was printed, on the paper.

@@ -91,7 +91,8 @@ def _request(people, *, status, submitted, intercessors=(), released=(), entered
         is_confidential=True,
         requester_name=NAME,
         requester_email="asker@example.org",
-        wants_updates=True,
+        # The requesters' weekly prayer news: tests/test_requester_prayer_news.py.
+        wants_updates=False,
     )
     leader = people["lydia"]
     chosen = [people[name] for name in (*intercessors, *released)]
@@ -256,7 +257,7 @@ def test_it_prints_what_it_queued(known_dates, run):
 
     assert output.strip() == (
         "prayer reminders: 2 queued, 0 held for digests; "
-        "leaders' summary: 2 queued, 0 held for digests; digests: 0 queued"
+        "leaders' summary: 2 queued, 0 held for digests; prayer news to requesters: 0 queued; digests: 0 queued"
     )
 
 
@@ -377,7 +378,7 @@ def test_it_folds_the_reminders_of_daily_users_into_their_digest(known_dates, ru
     assert "3 active requests have had no prayer for 5 days or more." in _body("priscilla@example.org")
     assert output.strip() == (
         "prayer reminders: 1 queued, 1 held for digests; "
-        "leaders' summary: 1 queued, 1 held for digests; digests: 2 queued"
+        "leaders' summary: 1 queued, 1 held for digests; prayer news to requesters: 0 queued; digests: 2 queued"
     )
     assert not HeldNotification.objects.filter(folded_at__isnull=True).exists()
 

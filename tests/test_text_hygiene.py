@@ -14,7 +14,7 @@ from django import forms
 from django.urls import reverse
 
 from requests_app import roles, text
-from requests_app.forms import account, invitations, lists, login, public, request_page
+from requests_app.forms import account, invitations, lists, login, prayer_session, public, request_page
 from requests_app.forms.hygiene import InputHygiene
 from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status, StatusUpdate
 
@@ -89,7 +89,7 @@ def test_it_takes_an_address_in_another_script():
 
 def _forms():
     found = []
-    for module in (account, invitations, lists, login, public, request_page):
+    for module in (account, invitations, lists, login, prayer_session, public, request_page):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, forms.BaseForm) and value.__module__ == module.__name__:
                 found.append(value)

@@ -529,10 +529,11 @@ def test_it_offers_a_board_reader_only_prayer_and_their_journal(client, titled_i
 # (from which the viewer's roles are worked out, once: no rule asks "is this
 # person assigned?" again); the story's page: 6 for everyone. The team adds
 # the prayer log's page; a board reader instead asks once whether they may
-# keep a journal. Opening a confidential request adds the access log's
-# INSERT, and for a leader the log's page.
-LEADER_DETAIL_QUERIES = 9
-ASSIGNED_DETAIL_QUERIES = 8
+# keep a journal. The team also reads the latest move, for its "Undo".
+# Opening a confidential request adds the access log's INSERT, and for a
+# leader the log's page.
+LEADER_DETAIL_QUERIES = 10
+ASSIGNED_DETAIL_QUERIES = 9
 BOARD_DETAIL_QUERIES = 7
 
 

@@ -282,6 +282,21 @@ class ConfidentialityForm(InputHygiene, forms.Form):
     )
 
 
+class PrayerNewsForm(InputHygiene, forms.Form):
+    """Whether the requester wants the weekly e-mail of how often the team
+    prayed: the wanted value, like `ConfidentialityForm`."""
+
+    send = forms.TypedChoiceField(
+        choices=[("1", _("Send them")), ("0", _("Stop them"))],
+        coerce=lambda value: value == "1",
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Choose whether you want the weekly e-mails."),
+            "invalid_choice": _("Choose whether you want the weekly e-mails."),
+        },
+    )
+
+
 class AddressInput(forms.EmailInput):
     """An address box that does not echo a value too long to be an address
     (a megabyte pasted in comes back as an empty box and the message)."""

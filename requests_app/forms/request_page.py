@@ -49,10 +49,39 @@ class MoveForm(InputHygiene, forms.Form):
     )
     visibility = forms.ChoiceField(
         label=_("Who may read the note"),
-        choices=[(Visibility.TEAM, Visibility.TEAM.label), (Visibility.REQUESTER, Visibility.REQUESTER.label)],
+        # "Only me" is a choice here only to be refused with its own message:
+        # the request page's one note form offers it for an update.
+        choices=Visibility.choices,
         initial=Visibility.TEAM,
         widget=forms.RadioSelect,
         error_messages=_VISIBILITY_ERRORS,
+    )
+    # "Manifested" and "Close" end intercession: they are made only once
+    # confirmed (the dialog, or the confirmation page without JavaScript).
+    confirmed = forms.BooleanField(required=False)
+
+    def clean_visibility(self) -> str:
+        visibility = self.cleaned_data["visibility"]
+        if visibility == Visibility.PRIVATE:
+            raise forms.ValidationError(
+                _("A move is never private: choose the team, or the team and the requester."), code="private_move"
+            )
+        return visibility
+
+
+class UndoForm(InputHygiene, forms.Form):
+    """The "Undo" button: which move it takes back, so that a page shown
+    before the request moved again cannot undo the newer move."""
+
+    move = forms.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        error_messages={
+            "required": _("Choose the move to undo."),
+            "invalid": _("There is no such move."),
+            "min_value": _("There is no such move."),
+            "max_value": _("There is no such move."),
+        },
     )
 
 

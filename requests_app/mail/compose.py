@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from requests_app import church, roles
 from requests_app.mail import outbox
@@ -30,6 +31,20 @@ def site_link(path: str = "/") -> str:
 def privacy_link() -> str:
     """The privacy notice, linked from every e-mail to a requester."""
     return site_link(reverse("privacy_notice"))
+
+
+# The requester's later e-mails link to the page on following a request,
+# never to the request itself (an inbox is no place for the key to it) and
+# never to the team's log-in page.
+REQUESTER_HINT = gettext_noop(
+    "For your privacy this e-mail carries no link to your request: open your private follow-up link, the one "
+    "in the first e-mail we sent you, to read it. If you have lost it, the page above tells you how to get a "
+    "new one."
+)
+
+
+def followup_help_link() -> str:
+    return site_link(reverse("followup_help"))
 
 
 def leaders() -> list:
@@ -127,6 +142,46 @@ def queue_lines(
     )
     deliver_after_commit([message])
     return message
+
+
+def to_requester_once(
+    prayer_request: PrayerRequest, subject: str, sentence: str, *, kind: str, dedupe_key: str, warning: str
+) -> OutboxMessage:
+    """An e-mail to the requester (`notification` template: the sentence,
+    the page on following a request, the privacy notice), not yet saved:
+    `queue_once` writes many in one go, each at most once per `dedupe_key`."""
+    app = church_name()
+    ctx = {
+        "app": app,
+        "sentence": sentence,
+        "link": followup_help_link(),
+        "warning": warning,
+        "privacy_link": privacy_link(),
+    }
+    return OutboxMessage(
+        to=prayer_request.requester_email,
+        subject=f"[{app}] {subject}",
+        prayer_request=prayer_request,
+        body_text=render_to_string("emails/notification.txt", ctx),
+        body_html=render_to_string("emails/notification.html", ctx),
+        kind=kind,
+        dedupe_key=dedupe_key,
+        next_attempt_at=timezone.now(),
+    )
+
+
+def queue_once(messages: list[OutboxMessage]) -> None:
+    """Write messages of `to_requester_once` in one INSERT, leaving out any
+    whose key was taken (a run racing this one), and deliver them after
+    commit: the same few queries however many there are."""
+    if not messages:
+        return
+    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    # ignore_conflicts leaves the ids unset: read them back by their keys.
+    keys = [message.dedupe_key for message in messages]
+    ids = list(OutboxMessage.objects.filter(dedupe_key__in=keys, sent_at__isnull=True).values_list("pk", flat=True))
+    if ids:
+        outbox.deliver_after_commit(ids)
 
 
 def queue_summary(kind: str, user, subject: str, intro: str, lines: list[tuple[str, str]], dedupe_key: str):

@@ -23,6 +23,7 @@ commits (`requests_app.mail.outbox`).
 | intercessor flags a board request      | leaders                                  |
 | breakthrough / manifested / closed     | requester, if they asked for updates     |
 | team note visible to the requester     | requester, if they asked for updates     |
+| weekly prayer news (`send_reminders`)  | requester, if they asked for updates and did not stop it |
 | invited to the team (and sent again)   | the person invited: their link to join   |
 | someone made or no longer a leader     | every leader, and that person (always)   |
 
@@ -51,7 +52,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import ngettext
 
 from requests_app import church
 from requests_app.mail import compose, digest
@@ -230,20 +231,6 @@ def _to_requester(prayer_request: PrayerRequest) -> list[str]:
     return []
 
 
-# The requester's later e-mails link to the page on following a request,
-# never to the request itself (an inbox is no place for the key to it) and
-# never to the team's log-in page.
-_REQUESTER_HINT = gettext_noop(
-    "For your privacy this e-mail carries no link to your request: open your private follow-up link, the one "
-    "in the first e-mail we sent you, to read it. If you have lost it, the page above tells you how to get a "
-    "new one."
-)
-
-
-def _followup_help_link() -> str:
-    return compose.site_link(reverse("followup_help"))
-
-
 def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxMessage]:
     if to_status not in REQUESTER_STAGES:
         return []
@@ -258,8 +245,8 @@ def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxM
         _to_requester(prayer_request),
         _("News of your prayer request"),
         sentences[Status(to_status)],
-        _followup_help_link(),
-        warning=_(_REQUESTER_HINT),
+        compose.followup_help_link(),
+        warning=_(compose.REQUESTER_HINT),
         privacy_link=compose.privacy_link(),
     )
 
@@ -271,8 +258,8 @@ def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
         _to_requester(prayer_request),
         _("The team has written to you"),
         _("The intercession team has posted an update on your request."),
-        _followup_help_link(),
-        warning=_(_REQUESTER_HINT),
+        compose.followup_help_link(),
+        warning=_(compose.REQUESTER_HINT),
         privacy_link=compose.privacy_link(),
     )
 

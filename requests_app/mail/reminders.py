@@ -8,24 +8,30 @@ Reminders that keep every request in front of someone, for
   `reminder_waiting_hours` hours, coverage gaps (`coverage_days`), requests
   awaiting manifestation for more than `reminder_breakthrough_days` days,
   and intercessors over capacity or unavailable while they still carry
-  requests.
+  requests;
+- to each requester who asked for updates (and did not stop it on their
+  follow-up page), at most once a week and only in a week the team prayed
+  for their open request: how many prayers were logged for it since the
+  last one (`send_prayer_news`).
 
 The thresholds are the church's (`requests_app.church.current()`: its
 settings page, else the INTERCESSION_* environment variables).
 
-Counts and links only, never a request's words. Each e-mail has the
-`dedupe_key` `reminder:<kind>:<user id>:<local date>`, so a second run the
-same day (TIME_ZONE) writes nothing new. Users get them as they chose
+Counts and links only, never a request's words (nor, to a requester, who
+prayed). Each e-mail has the `dedupe_key` `reminder:<kind>:<user id>:<local
+date>` (`prayer_news:<request id>:<local date>`), so a second run the same
+day (TIME_ZONE) writes nothing new. Users get them as they chose
 (`NotificationPreferences.prayer_reminders` / `leader_summary`, and
 "once a day" folds them into the digest that the same run then sends).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, DateTimeField, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,7 +39,7 @@ from django.utils.translation import ngettext
 
 from requests_app import church
 from requests_app.mail import compose, digest
-from requests_app.models import Assignment, PrayerRequest, Status
+from requests_app.models import OPEN_STATUSES, Assignment, PrayerLog, PrayerRequest, PrayerRequestQuerySet, Status
 from requests_app.queries import coverage_gaps, intercessors_with_load
 
 
@@ -46,12 +52,13 @@ class Outcome:
     leaders_queued: int = 0
     leaders_held: int = 0
     digests: int = 0
+    prayer_news: int = 0
 
     def __str__(self) -> str:
         return (
             f"prayer reminders: {self.prayer_queued} queued, {self.prayer_held} held for digests; "
             f"leaders' summary: {self.leaders_queued} queued, {self.leaders_held} held for digests; "
-            f"digests: {self.digests} queued"
+            f"prayer news to requesters: {self.prayer_news} queued; digests: {self.digests} queued"
         )
 
 
@@ -206,5 +213,94 @@ def send(now: datetime | None = None) -> Outcome:
             day,
         )
 
+    outcome.prayer_news = send_prayer_news(now)
     outcome.digests = digest.fold(now)
     return outcome
+
+
+# --- The requester's weekly prayer news --------------------------------------
+
+PRAYER_NEWS_EVERY = timedelta(days=7)
+
+
+def prayer_news_due(now: datetime) -> PrayerRequestQuerySet:
+    """The requests whose requester is owed this week's prayer news at
+    `now`, each with `prayers_this_week`: open, text kept, updates asked for
+    with an address and this e-mail not stopped; none written in the last
+    seven local days; and prayed for since the last one (at most the past
+    week, so no prayer is counted twice)."""
+    week_ago = now - PRAYER_NEWS_EVERY
+    # A week by the calendar, not to the second: cron's daily run starts a
+    # little earlier or later each day, and must not skip a day for it.
+    last_one_before = timezone.make_aware(
+        datetime.combine(timezone.localdate(now) - PRAYER_NEWS_EVERY + timedelta(days=1), time.min)
+    )
+    week_start = Value(week_ago, output_field=DateTimeField())
+    since = Greatest(Coalesce(OuterRef("prayer_news_sent_at"), week_start), week_start)
+    prayers = PrayerLog.objects.filter(prayer_request=OuterRef("pk"), prayed_at__gt=since, prayed_at__lte=now)
+    counted = prayers.order_by().values("prayer_request").annotate(count=Count("pk")).values("count")
+    this_week = PrayerLog.objects.filter(prayed_at__gt=week_ago, prayed_at__lte=now).values("prayer_request")
+    return (
+        PrayerRequest.objects.filter(
+            Q(prayer_news_sent_at__isnull=True) | Q(prayer_news_sent_at__lt=last_one_before),
+            pk__in=this_week,
+            status__in=OPEN_STATUSES,
+            text_erased_at__isnull=True,
+            wants_updates=True,
+            wants_prayer_news=True,
+        )
+        # The address is encrypted: its digest says whether there is one.
+        .exclude(requester_email_digest="")
+        .annotate(prayers_this_week=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0)))
+        .filter(prayers_this_week__gt=0)
+        .order_by("pk")
+    )
+
+
+def _prayer_news_sentence(count: int) -> str:
+    return ngettext(
+        "In the past week the intercession team prayed for your request %(count)s time. "
+        "Intercession goes on until the answer is seen.",
+        "In the past week the intercession team prayed for your request %(count)s times. "
+        "Intercession goes on until the answer is seen.",
+        count,
+    ) % {"count": count}
+
+
+def send_prayer_news(now: datetime) -> int:
+    """Write this week's prayer news to each requester it is owed to: a
+    count and the page on following a request (never their link, never who
+    prayed). One transaction, the same few queries however many: the due
+    requests locked in one query, their e-mails written in one INSERT, the
+    requests stamped in one UPDATE. Returns how many were written."""
+    day = timezone.localdate(now)
+    warning = "{} {}".format(
+        _(
+            "We write this once a week, in weeks when the team prayed for your request. To stop these weekly "
+            "e-mails (and keep the other news of your request), use the button on your follow-up page."
+        ),
+        _(compose.REQUESTER_HINT),
+    )
+    with transaction.atomic():
+        due = [
+            prayer_request
+            for prayer_request in prayer_news_due(now).select_for_update().only("pk", "requester_email")
+            if prayer_request.requester_email
+        ]
+        compose.queue_once(
+            [
+                compose.to_requester_once(
+                    prayer_request,
+                    _("This week's prayer for your request"),
+                    _prayer_news_sentence(prayer_request.prayers_this_week),
+                    kind="prayer_news",
+                    dedupe_key=f"prayer_news:{prayer_request.pk}:{day}",
+                    warning=warning,
+                )
+                for prayer_request in due
+            ]
+        )
+        PrayerRequest.objects.filter(pk__in=[prayer_request.pk for prayer_request in due]).update(
+            prayer_news_sent_at=now
+        )
+    return len(due)

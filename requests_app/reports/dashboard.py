@@ -10,7 +10,8 @@ Every figure is about the whole history or a period of it, so with a million
 requests they cost hundreds of milliseconds however they are indexed. The page
 shows a snapshot of them (`snapshot`), kept in the cache for
 `SNAPSHOT_SECONDS` and labelled "as of" its time: a view costs a cache read,
-and only the first view after the snapshot expires pays for the figures.
+and only the first view after the snapshot expires, or after the viewer
+changed something (`requests_app.web.recent_writes`), pays for the figures.
 """
 
 import logging
@@ -263,18 +264,22 @@ def work_out(requests: PrayerRequestQuerySet, *, now: datetime, gap_days: int) -
     )
 
 
-def snapshot(requests: PrayerRequestQuerySet, *, scope: str, gap_days: int) -> Snapshot:
+def snapshot(
+    requests: PrayerRequestQuerySet, *, scope: str, gap_days: int, not_before: datetime | None = None
+) -> Snapshot:
     """The figures as of at most `SNAPSHOT_SECONDS` ago, from the cache, or
     worked out now and kept. `scope` names who may see `requests` (the
     dashboard is for leaders, who all see the same), so that no one is ever
-    shown figures worked out for someone who sees more."""
+    shown figures worked out for someone who sees more. A kept snapshot
+    older than `not_before` (the viewer's own last change) is worked out
+    again, so a leader always sees what they just did counted."""
     key = _SNAPSHOT_KEY.format(scope=scope)
     try:
         kept = cache.get(key)
     except Exception as error:  # a shared cache that is away: work it out
         logger.warning("dashboard: cache unreadable (%s)", type(error).__name__)
         kept = None
-    if isinstance(kept, Snapshot) and kept.gap_days == gap_days:
+    if isinstance(kept, Snapshot) and kept.gap_days == gap_days and (not_before is None or kept.as_of >= not_before):
         return kept
     fresh = work_out(requests, now=timezone.now(), gap_days=gap_days)
     try:

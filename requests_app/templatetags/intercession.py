@@ -1,4 +1,5 @@
 import secrets
+from datetime import date, datetime
 
 from django import template
 from django.utils import timezone
@@ -13,6 +14,20 @@ register = template.Library()
 def submission_key() -> str:
     """A fresh key for one "I prayed" form: the same form sent twice logs once."""
     return secrets.token_hex(16)
+
+
+@register.filter
+def iso(moment) -> str:
+    """A moment for `<time datetime>`: local time in ISO 8601, to the second
+    (the HTML standard allows at most three digits of a second; Django's
+    `date:'c'` writes six). A day stays a day; nothing gives ""."""
+    if isinstance(moment, datetime):
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return moment.replace(microsecond=0).isoformat()
+    if isinstance(moment, date):
+        return moment.isoformat()
+    return ""
 
 
 @register.filter

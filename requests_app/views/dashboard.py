@@ -2,7 +2,8 @@
 
 Numbers only: no title, person or note of any request appears, so the page
 needs no thought about confidentiality beyond being for leaders. It shows a
-snapshot of the figures at most a few minutes old, labelled with its time
+snapshot of the figures at most a few minutes old and never older than the
+viewer's own last change, labelled with its time
 (`requests_app.reports.dashboard.snapshot`): a view reads the cache, and working the
 figures out costs the same number of queries however many requests there are.
 """
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_safe
 from requests_app import church
 from requests_app.models import PrayerRequest
 from requests_app.reports import dashboard as figures
+from requests_app.web import recent_writes
 from requests_app.web.decorators import leader_required
 
 
@@ -32,7 +34,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Leaders see every request (the one visibility rule), so they share one
     # snapshot of the figures.
     requests = PrayerRequest.objects.visible_to(request.user)
-    shown = figures.snapshot(requests, scope="leaders", gap_days=church.current().coverage_days)
+    shown = figures.snapshot(
+        requests,
+        scope="leaders",
+        gap_days=church.current().coverage_days,
+        # Never older than what this leader just did.
+        not_before=recent_writes.last_write_at(request.user.pk),
+    )
     counts = shown.counts
     ctx = {
         "now": shown.as_of,

@@ -21,6 +21,7 @@ hides the POST and its local variables from crash reports.
 import logging
 import math
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,11 +29,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -46,10 +49,11 @@ from requests_app.forms.public import (
     FollowupUpdateForm,
     LostLinkForm,
     PraiseReportForm,
+    PrayerNewsForm,
     WithdrawForm,
 )
 from requests_app.mail import notifications
-from requests_app.models import PrayerRequest, Status, UpdateKind, Visibility
+from requests_app.models import PrayerLog, PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
 from requests_app.views.outcomes import carry_out
 from requests_app.web import ratelimit
@@ -224,6 +228,41 @@ def ask_sent(request: HttpRequest) -> HttpResponse:
     return _not_indexed(response)
 
 
+def _get_request(token: str) -> PrayerRequest:
+    """The request of the link, with `prayer_count`, how many prayers the
+    team logged for it, counted in the one query that fetches it."""
+    prayers = PrayerLog.objects.filter(prayer_request=OuterRef("pk")).order_by().values("prayer_request")
+    counted = prayers.annotate(count=Count("pk")).values("count")
+    return access.get_request_for_token(
+        token,
+        queryset=PrayerRequest.objects.annotate(
+            prayer_count=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+        ),
+    )
+
+
+def _prayed(prayer_request: PrayerRequest) -> dict:
+    """How often the team prayed, and when last, for the page: never who,
+    never how long or with what note (PRODUCT.md, "Who sees what"). The
+    moment without its microseconds, the time since in words ("2 days").
+    Counted here only for a request not fetched by `_get_request` (the
+    delete page's refusal shows this page too)."""
+    count = getattr(prayer_request, "prayer_count", None)
+    if count is None:
+        count = prayer_request.prayer_logs.count()
+    last = prayer_request.last_prayed_at
+    if not count or last is None:
+        return {"prayer_count": count}
+    last = timezone.localtime(last).replace(microsecond=0)
+    now = timezone.now()
+    return {
+        "prayer_count": count,
+        "last_prayed_iso": last.isoformat(),
+        "last_prayed_just_now": now - last < timedelta(minutes=1),
+        "last_prayed_ago": timesince(last, now, depth=1),
+    }
+
+
 def _followup_page(
     request: HttpRequest,
     token: str,
@@ -233,6 +272,7 @@ def _followup_page(
     praise_form: PraiseReportForm | None = None,
     withdraw_form: WithdrawForm | None = None,
     confidentiality_form: ConfidentialityForm | None = None,
+    prayer_news_form: PrayerNewsForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The follow-up page, with the forms the requester may use now; a form
@@ -243,9 +283,9 @@ def _followup_page(
     # Only what was written for the requester: never the team's notes, the
     # private journals or the prayer log.
     # Every status move is theirs to know (its note only if written for them).
-    story = prayer_request.updates.filter(Q(visibility=Visibility.REQUESTER) | Q(kind=UpdateKind.MOVE)).order_by(
-        "created_at", "pk"
-    )
+    story = prayer_request.updates.filter(
+        Q(visibility=Visibility.REQUESTER) | Q(kind__in=[UpdateKind.MOVE, UpdateKind.UNDONE])
+    ).order_by("created_at", "pk")
     paginator = Paginator(story, PAGE_SIZE)
     # The latest entries first come into view: the last page, unless asked.
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
@@ -267,6 +307,15 @@ def _followup_page(
         "withdraw_form": withdraw_form or WithdrawForm(prefix="withdraw"),
         "confidentiality_form": confidentiality_form
         or ConfidentialityForm(initial={"confidential": "0" if prayer_request.is_confidential else "1"}),
+        **_prayed(prayer_request),
+        # The weekly e-mail of prayers goes only to an open request's
+        # requester who asked for updates: elsewhere there is nothing to stop.
+        "can_set_prayer_news": not erased
+        and prayer_request.is_open
+        and prayer_request.wants_updates
+        and bool(prayer_request.requester_email),
+        "prayer_news_form": prayer_news_form
+        or PrayerNewsForm(initial={"send": "0" if prayer_request.wants_prayer_news else "1"}),
     }
     return _not_indexed(render(request, "requests_app/public/followup.html", ctx, status=status))
 
@@ -307,7 +356,7 @@ def _refuse_move(request: HttpRequest, token: str, prayer_request: PrayerRequest
 def followup(request: HttpRequest, token: str) -> HttpResponse:
     """The requester's own request: where it stands, its story, and what
     they can do."""
-    prayer_request = access.get_request_for_token(token)
+    prayer_request = _get_request(token)
     return _followup_page(request, token, prayer_request)
 
 
@@ -319,7 +368,7 @@ def followup(request: HttpRequest, token: str) -> HttpResponse:
 def followup_update(request: HttpRequest, token: str) -> HttpResponse:
     # Counted before the token is looked up: guessing links costs too.
     within_limit = _within_followup_limit(request)
-    prayer_request = access.get_request_for_token(token)
+    prayer_request = _get_request(token)
     form = FollowupUpdateForm(request.POST, prefix="update")
     if not within_limit:
         return _too_many_followups(request, token, prayer_request, update_form=form)
@@ -344,7 +393,7 @@ def _requester_move(request: HttpRequest, token: str, to_status: str, form_class
     rate limit, the move must be theirs to make now, a valid note, then the
     service."""
     within_limit = _within_followup_limit(request)
-    prayer_request = access.get_request_for_token(token)
+    prayer_request = _get_request(token)
     form = form_class(request.POST, prefix=form_name)
     if not within_limit:
         return _too_many_followups(request, token, prayer_request, **{f"{form_name}_form": form})
@@ -401,7 +450,7 @@ def followup_withdraw(request: HttpRequest, token: str) -> HttpResponse:
 @sensitive_variables()
 def followup_confidentiality(request: HttpRequest, token: str) -> HttpResponse:
     within_limit = _within_followup_limit(request)
-    prayer_request = access.get_request_for_token(token)
+    prayer_request = _get_request(token)
     form = ConfidentialityForm(request.POST)
     if not within_limit:
         return _too_many_followups(request, token, prayer_request)
@@ -416,6 +465,33 @@ def followup_confidentiality(request: HttpRequest, token: str) -> HttpResponse:
         request,
         token,
         lambda: services.set_confidential(prayer_request, confidential, actor=Requester(prayer_request.pk)),
+        done,
+    )
+
+
+@login_not_required
+@never_cache
+@require_POST
+@sensitive_variables()
+def followup_prayer_news(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop, or start again, the weekly e-mail of how often the team prayed;
+    the other updates go on either way."""
+    within_limit = _within_followup_limit(request)
+    prayer_request = _get_request(token)
+    form = PrayerNewsForm(request.POST)
+    if not within_limit:
+        return _too_many_followups(request, token, prayer_request)
+    if not form.is_valid():
+        return _followup_page(request, token, prayer_request, prayer_news_form=form)
+    wanted = form.cleaned_data["send"]
+    if wanted:
+        done = _("We will write to you again in weeks when the team prays for your request.")
+    else:
+        done = _("We will no longer write to you each week. You will still hear when there is news of your request.")
+    return _carry_out(
+        request,
+        token,
+        lambda: services.set_prayer_news(prayer_request, wanted, actor=Requester(prayer_request.pk)),
         done,
     )
 

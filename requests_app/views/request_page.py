@@ -32,6 +32,7 @@ from requests_app.forms.request_page import (
     PrayForm,
     ReassignForm,
     ReleaseForm,
+    UndoForm,
     UpdateForm,
 )
 from requests_app.models import (
@@ -75,6 +76,14 @@ def _move_label(from_status: str, to_status: Status) -> str:
         Status.ANSWERED: _("Manifested"),
         Status.CLOSED: _("Close"),
     }[to_status]
+
+
+# The moves that end intercession, made only once confirmed: the question,
+# and the button that says yes.
+CONFIRMED_MOVES = {
+    Status.ANSWERED: (_("Mark request #%(pk)s manifested?"), _("Yes, mark it manifested")),
+    Status.CLOSED: (_("Close request #%(pk)s?"), _("Yes, close it")),
+}
 
 
 def _detail_url(prayer_request_id: int) -> str:
@@ -285,7 +294,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "prayers": prayers_pager,
         "assignments": assignments,
         "moves": moves,
-        "move_form": MoveForm(),
+        "confirmed_moves": _confirm_dialogs(moves, prayer_request),
+        "undo": _undo_control(user, prayer_request, held) if on_team else None,
         # An erased request's story takes no new words (`services.post_update`).
         "update_form": UpdateForm(visibilities=visibilities)
         if visibilities and prayer_request.text_erased_at is None
@@ -301,6 +311,37 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         **_board_controls(user, prayer_request),
     }
     return render(request, "requests_app/request_detail.html", ctx)
+
+
+def _confirm_dialogs(moves: list[tuple[Status, str]], prayer_request: PrayerRequest) -> list[dict]:
+    """The page's dialogs for the moves that need confirming (JavaScript
+    opens them; without it the move's POST answers the confirmation page)."""
+    dialogs = []
+    for to_status, _label in moves:
+        if to_status in CONFIRMED_MOVES:
+            question, yes = CONFIRMED_MOVES[to_status]
+            dialogs.append({"to_status": to_status, "question": question % {"pk": prayer_request.pk}, "yes": yes})
+    return dialogs
+
+
+def _undo_control(user: User, prayer_request: PrayerRequest, held: frozenset) -> dict | None:
+    """The "Undo" button for the request's latest move, if this viewer may
+    press it now, with how long they have left."""
+    latest = rules.latest_move(prayer_request)
+    now = timezone.now()
+    if latest is None or not rules.can_undo_move(user, prayer_request, latest, latest=latest, now=now, held=held):
+        return None
+    left = rules.undo_time_left(user, latest, now=now, held=held)
+    return {
+        "move_id": latest.pk,
+        "from_label": Status(latest.from_status).label,
+        "to_label": Status(latest.to_status).label,
+        "by_you": latest.author_id == user.pk,
+        "by_requester": latest.author_id is None,
+        "author_name": _display_name(latest.author),
+        # Whole minutes, rounded up: "1 minute left" until the very end.
+        "minutes_left": None if left is None else -(-int(left.total_seconds()) // 60),
+    }
 
 
 def _board_controls(user: User, prayer_request: PrayerRequest) -> dict:
@@ -392,6 +433,15 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect("request_detail", prayer_request.pk)
+    to_status = form.cleaned_data["to_status"]
+    # A move this person may make that ends intercession is asked about
+    # first (any other is made, or refused by the service, at once).
+    if (
+        to_status in CONFIRMED_MOVES
+        and not form.cleaned_data["confirmed"]
+        and to_status in rules.allowed_moves(request.user, prayer_request)
+    ):
+        return _confirm_move_page(request, prayer_request, form)
     moved = carry_out(
         request,
         lambda: services.move(
@@ -406,6 +456,49 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             _("Request #%(pk)s is now “%(status)s”.")
+            % {"pk": prayer_request.pk, "status": Status(prayer_request.status).label},
+        )
+    return redirect("request_detail", prayer_request.pk)
+
+
+def _confirm_move_page(request: HttpRequest, prayer_request: PrayerRequest, form: MoveForm) -> HttpResponse:
+    """ "Are you sure?", as a page: the move's POST answered with the same
+    move, its note and visibility in hidden fields, and `confirmed`. Nothing
+    has changed yet."""
+    to_status = Status(form.cleaned_data["to_status"])
+    question, yes = CONFIRMED_MOVES[to_status]
+    ctx = {
+        "prayer_request": prayer_request,
+        "to_status": to_status,
+        "question": question % {"pk": prayer_request.pk},
+        "yes": yes,
+        "note": form.cleaned_data["note"],
+        "visibility": Visibility(form.cleaned_data["visibility"]),
+        "can_undo_any_time": roles.is_leader(request.user),
+        "undo_minutes": int(rules.UNDO_WINDOW.total_seconds() // 60),
+    }
+    return render(request, "requests_app/confirm_move.html", ctx)
+
+
+@require_POST
+@sensitive_post_parameters()
+@sensitive_variables()
+def undo_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Undo" of the request's latest move: a leader's at any time, the
+    mover's own for a few minutes (`rules.why_not_undo`); any other answer
+    is a message, and nothing changes."""
+    prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_post_update)
+    form = UndoForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("request_detail", prayer_request.pk)
+    undone = carry_out(
+        request, lambda: services.undo_move(prayer_request, form.cleaned_data["move"], actor=request.user)
+    )
+    if undone is not None:
+        messages.success(
+            request,
+            _("Undone: request #%(pk)s is “%(status)s” again.")
             % {"pk": prayer_request.pk, "status": Status(prayer_request.status).label},
         )
     return redirect("request_detail", prayer_request.pk)

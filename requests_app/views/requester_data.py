@@ -31,9 +31,9 @@ from requests_app.views import public
 
 def _story_for_requester(prayer_request: PrayerRequest) -> list[dict]:
     """The story as the follow-up page tells it (`public._followup_page`)."""
-    entries = prayer_request.updates.filter(Q(visibility=Visibility.REQUESTER) | Q(kind=UpdateKind.MOVE)).order_by(
-        "created_at", "pk"
-    )
+    entries = prayer_request.updates.filter(
+        Q(visibility=Visibility.REQUESTER) | Q(kind__in=[UpdateKind.MOVE, UpdateKind.UNDONE])
+    ).order_by("created_at", "pk")
     story = []
     for update in entries:
         if update.kind == UpdateKind.SUBMITTED:

@@ -103,6 +103,7 @@ def test_it_prints_the_prayer_sheet_without_the_navigation(new_page, shoot):
     a_team_at_work()
     page = new_page(viewport=DESKTOP)
     log_in(page, "lydia")
+    page.locator("#main-nav summary", has_text="Leading").click()
     page.get_by_role("link", name="Prayer sheet").click()
 
     expect(page.get_by_role("heading", name="Prayer sheet", exact=True)).to_be_visible()

@@ -69,6 +69,11 @@ def open_menu(page: Page) -> None:
     expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
 
 
+def open_nav_menu(page: Page, name: str) -> None:
+    """Open one of the header's menus ("Leading", or the person's name)."""
+    page.locator("#main-nav summary", has_text=name).click()
+
+
 def fill_ask_form(page: Page, marker: str) -> None:
     """Fill in the ask form, as a visitor would."""
     page.goto("/ask/")
@@ -167,10 +172,12 @@ def test_it_walks_the_three_journeys(new_page, shoot):
     anna.get_by_role("link", name="Team board").click()
     expect(anna.get_by_role("heading", name="Team board")).to_be_visible()
     expect(anna.get_by_text(marker)).to_have_count(0)
+    open_nav_menu(anna, "Anna")
     anna.get_by_role("link", name="My history").click()
     expect(anna.get_by_role("heading", name="My history")).to_be_visible()
     expect(anna.get_by_role("link", name=f"Healing for {marker}")).to_be_visible()
     look(anna, "history")
+    open_nav_menu(anna, "Anna")
     anna.get_by_role("link", name="My settings").click()
     expect(anna.get_by_role("heading", name="My settings")).to_be_visible()
     look(anna, "settings")
@@ -210,14 +217,17 @@ def test_it_walks_the_three_journeys(new_page, shoot):
     expect(lead.get_by_text("The doctors say the healing is complete.")).to_be_visible()
     look(lead, "request-leader-manifested")
     assert PrayerRequest.objects.get(pk=pk).status == Status.ANSWERED
+    open_nav_menu(lead, "Leading")
     lead.get_by_role("link", name="All requests").click()
     expect(lead.get_by_role("heading", name="All requests")).to_be_visible()
     expect(row_of(lead, marker)).to_have_count(1)
     look(lead, "request-list")
+    open_nav_menu(lead, "Leading")
     lead.get_by_role("link", name="Team", exact=True).click()
     expect(lead.get_by_role("heading", name="Team", exact=True)).to_be_visible()
     expect(lead.get_by_role("heading", name="Anna Faithful")).to_be_visible()
     look(lead, "team")
+    open_nav_menu(lead, "Leading")
     lead.get_by_role("link", name="Coverage").click()
     expect(lead.get_by_role("heading", level=1)).to_be_visible()
     look(lead, "coverage")
@@ -243,6 +253,7 @@ def test_it_works_at_phone_width(new_page, shoot):
     # The navigation is folded away behind the hamburger button.
     expect(lead.get_by_role("link", name="All requests")).to_be_hidden()
     open_menu(lead)
+    open_nav_menu(lead, "Leading")
     look(lead, "menu")
     lead.get_by_role("link", name="All requests").click()
     expect(lead.get_by_role("heading", name="All requests")).to_be_visible()
@@ -258,6 +269,7 @@ def test_it_works_at_phone_width(new_page, shoot):
     pk = request_id_from(lead)
     look(lead, "request-leader")
     open_menu(lead)
+    open_nav_menu(lead, "Leading")
     lead.get_by_role("link", name="Team", exact=True).click()
     expect(lead.get_by_role("heading", name="Team", exact=True)).to_be_visible()
     look(lead, "team")
