@@ -489,6 +489,8 @@ def _insert_requests(cursor, params: dict) -> None:
     shared = _has_column(cursor, "requests_app_prayerrequest", "shared_with_team_at")
     # Since migration 0014: what the requester confirmed ("" as before it was asked).
     consent = _has_column(cursor, "requests_app_prayerrequest", "consent")
+    # Since migration 0018: the weekly prayer e-mail, on unless stopped.
+    prayer_news = _has_column(cursor, "requests_app_prayerrequest", "wants_prayer_news")
     # Every text column holds an envelope (or "", as the field keeps an
     # empty value), and the address's digest is that of the address picked.
     cursor.execute(
@@ -499,7 +501,8 @@ def _insert_requests(cursor, params: dict) -> None:
             created_at, updated_at, breakthrough_at, answered_at, closed_at
             {", last_prayed_at, entered_intercession_at" if last_prayed else ""}
             {", shared_with_team_at" if shared else ""}
-            {", consent" if consent else ""})
+            {", consent" if consent else ""}
+            {", wants_prayer_news" if prayer_news else ""})
         SELECT p.id,
                {_chosen("for_whom_sealed", FOR_WHOM_INDEX)},
                {_pick(CATEGORIES, "((p.id * 31) %% 97) / 97.0")},
@@ -521,6 +524,7 @@ def _insert_requests(cursor, params: dict) -> None:
                {f", p.last_prayer, {entered}" if last_prayed else ""}
                {", CASE WHEN p.assigned THEN p.assigned_at END" if shared else ""}
                {", ''" if consent else ""}
+               {", true" if prayer_news else ""}
         FROM bench_plan p
         ORDER BY p.id
         """,  # noqa: S608
