@@ -156,7 +156,8 @@ def test_it_queues_new_requests_urgent_first_then_oldest(client, leader, request
     assert reverse("request_detail", args=[oldest.pk]) in content
     assert "Urgent" in content
     assert "Confidential" in content
-    assert f'datetime="{timezone.localtime(PrayerRequest.objects.get(pk=oldest.pk).created_at).replace(microsecond=0).isoformat()}' in content
+    created_at = timezone.localtime(PrayerRequest.objects.get(pk=oldest.pk).created_at)
+    assert f'datetime="{created_at.replace(microsecond=0).isoformat()}' in content
 
 
 def test_it_does_not_queue_requests_that_have_intercessors(client, leader, request_in):

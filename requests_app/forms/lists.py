@@ -81,6 +81,46 @@ class RequestFilterForm(InputHygiene, forms.Form):
         return requests
 
 
+class BoardFilterForm(InputHygiene, forms.Form):
+    """What an intercessor narrows the team board by: a category, and whole
+    words. It only narrows the board the viewer already sees, so it never
+    finds a request they may not see."""
+
+    error_messages = {
+        "q": RequestFilterForm.error_messages["q"],
+        "category": RequestFilterForm.error_messages["category"],
+    }
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Whole words, in the title, for whom, and the details."),
+        error_messages=error_messages["q"],
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        choices=[("", _("Any category")), *Category.choices],
+        error_messages=error_messages["category"],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("Any category")), *church.categories()]
+
+    def filter(self, requests: PrayerRequestQuerySet) -> PrayerRequestQuerySet:
+        """Narrow `requests` by every field that is valid."""
+        self.is_valid()
+        data = self.cleaned_data
+        if data.get("category"):
+            requests = requests.filter(category=data["category"])
+        if search := (data.get("q") or "").strip():
+            requests = requests.matching(search)
+        return requests
+
+
 class CoverageForm(InputHygiene, forms.Form):
     """How many days without prayer make a gap."""
 

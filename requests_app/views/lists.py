@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from requests_app import queries, roles
-from requests_app.forms.lists import CoverageForm, RequestFilterForm
+from requests_app.forms.lists import BoardFilterForm, CoverageForm, RequestFilterForm
 from requests_app.keyset import PAGE_SIZE, Key, Keyset, capped_count, keyset_page
 from requests_app.models import (
     Assignment,
@@ -137,9 +137,13 @@ def my_assignments(request: HttpRequest) -> HttpResponse:
 def board(request: HttpRequest) -> HttpResponse:
     """The team board: open requests that a leader shared with the team,
     neither confidential nor flagged for review, the same for everyone on
-    the team (a leader finds the others on triage and the list of requests)."""
-    on_board = PrayerRequest.objects.visible_to(request.user).on_board()
+    the team (a leader finds the others on triage and the list of requests).
+    A category and whole words narrow it; they only ever narrow it."""
+    form = BoardFilterForm(request.GET)
+    on_board = form.filter(PrayerRequest.objects.visible_to(request.user).on_board())
     ctx = {
+        "form": form,
+        "filtered": any(form.cleaned_data.values()),
         "page": keyset_page(request, on_board, BOARD_ORDER),
         # rules.can_log_prayer for every row at once: each is on the board,
         # so anyone on the team may log a prayer for it.

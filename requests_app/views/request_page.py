@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -534,25 +534,48 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
 @sensitive_post_parameters()
 @sensitive_variables()
 def pray(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a prayer. From the page's script (static/js/pray-in-place.js) the
+    answer is JSON and the list stays where it is; without it, back to the
+    `next` the form carries (the row's own fragment on a list)."""
     prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_log_prayer)
+    in_place = _wants_json(request)
     back = safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk)
     form = PrayForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _first_error(form))
-        return redirect(back)
-    logged = carry_out(
-        request,
-        lambda: services.log_prayer(
+        return _pray_refused(request, _first_error(form), back, in_place)
+    try:
+        services.log_prayer(
             prayer_request,
             intercessor=request.user,
             minutes=form.cleaned_data["minutes"],
             fasted=form.cleaned_data["fasted"],
             note=form.cleaned_data["note"],
             submission_key=form.cleaned_data["submission_key"],
-        ),
+        )
+    except NotAllowed:
+        raise PermissionDenied from None
+    except ValidationError as invalid:
+        return _pray_refused(request, invalid.messages[0], back, in_place)
+    except IntercessionError as refusal:
+        return _pray_refused(request, refusal.message, back, in_place)
+    thanks = _("Prayer logged — thank you for standing in the gap.")
+    if in_place:
+        return JsonResponse({"logged": True, "message": str(thanks), "shown": str(_("Prayed just now"))})
+    messages.success(request, thanks)
+    return redirect(back)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """Sent by the page's own script, which wants an answer, not a page."""
+    return request.headers.get("X-Requested-With") == "fetch" or "application/json" in request.headers.get(
+        "Accept", ""
     )
-    if logged is not None:
-        messages.success(request, _("Prayer logged — thank you for standing in the gap."))
+
+
+def _pray_refused(request: HttpRequest, message: str, back: str, in_place: bool) -> HttpResponse:
+    if in_place:
+        return JsonResponse({"logged": False, "message": str(message)}, status=400)
+    messages.error(request, message)
     return redirect(back)
 
 

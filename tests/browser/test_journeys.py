@@ -347,13 +347,14 @@ def test_it_logs_one_prayer_for_a_double_tap(new_page):
     expect(anna.get_by_role("status").filter(has_text=PRAYER_LOGGED)).to_be_visible()
     assert PrayerLog.objects.filter(prayer_request=prayer_request).count() == 1
 
-    # Chromium folds a quick double click into one submission, so the form
-    # now shown (one new submission key) is also sent twice, as a double tap
-    # on a slow connection does: one more prayer, not two. Both answers
-    # arrive before counting. At the
-    # same moment on PostgreSQL; one after the other on SQLite, whose
-    # in-memory test database refuses a second writer ("database table is
-    # locked") where a real database file would make it wait.
+    # Logged in place (static/js/pray-in-place.js): the same form, the same
+    # key. A fresh page shows a form with a new submission key; sent twice,
+    # as a double tap on a slow connection does: one more prayer, not two.
+    # Both answers arrive before counting. At the same moment on PostgreSQL;
+    # one after the other on SQLite, whose in-memory test database refuses a
+    # second writer ("database table is locked") where a real database file
+    # would make it wait.
+    anna.reload()
     statuses = anna.evaluate(
         """async (together) => {
             const form = document.querySelector("form.pray-form");
