@@ -18,6 +18,18 @@ ANY, YES, NO = "", "yes", "no"
 _YES_NO_CHOICES = [(ANY, _("Any")), (YES, _("Yes")), (NO, _("No"))]
 
 
+def _search_field(error_messages: dict) -> forms.CharField:
+    """Whole words to look for (`PrayerRequestQuerySet.matching`)."""
+    return forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=SEARCH_MAX_LENGTH,
+        help_text=_("Whole words, in the title, for whom, and the details."),
+        error_messages=error_messages,
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+
 class RequestFilterForm(InputHygiene, forms.Form):
     """The leader's filters over every request."""
 
@@ -28,14 +40,7 @@ class RequestFilterForm(InputHygiene, forms.Form):
         "yes_no": {"invalid_choice": _("Choose any, yes or no; this filter was not applied.")},
     }
 
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=SEARCH_MAX_LENGTH,
-        help_text=_("Whole words, in the title, for whom, and the details."),
-        error_messages=error_messages["q"],
-        widget=forms.TextInput(attrs={"type": "search"}),
-    )
+    q = _search_field(error_messages["q"])
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -91,14 +96,7 @@ class BoardFilterForm(InputHygiene, forms.Form):
         "category": RequestFilterForm.error_messages["category"],
     }
 
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=SEARCH_MAX_LENGTH,
-        help_text=_("Whole words, in the title, for whom, and the details."),
-        error_messages=error_messages["q"],
-        widget=forms.TextInput(attrs={"type": "search"}),
-    )
+    q = _search_field(error_messages["q"])
     category = forms.ChoiceField(
         label=_("Category"),
         required=False,

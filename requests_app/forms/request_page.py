@@ -142,6 +142,10 @@ class PrayForm(InputHygiene, forms.Form):
     # `next` (where to go afterwards) is not a field: a bad one must not stop
     # the prayer; the view takes it only if it is a path of ours (web/next_url).
 
+    def prayer(self) -> dict:
+        """What `services.log_prayer` takes from the form (after `is_valid()`)."""
+        return {name: self.cleaned_data[name] for name in ("minutes", "fasted", "note", "submission_key")}
+
 
 class ReleaseForm(InputHygiene, forms.Form):
     note = forms.CharField(

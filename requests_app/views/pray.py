@@ -123,10 +123,7 @@ def prayed(request: HttpRequest) -> HttpResponse:
             services.log_prayer(
                 prayer_request,
                 intercessor=request.user,
-                minutes=form.cleaned_data["minutes"],
-                fasted=form.cleaned_data["fasted"],
-                note=form.cleaned_data["note"],
-                submission_key=form.cleaned_data["submission_key"],
+                **form.prayer(),
             )
         except NotAllowed:
             # Out of sight (or closed) since it was checked: passed over

@@ -547,10 +547,7 @@ def pray(request: HttpRequest, pk: int) -> HttpResponse:
         services.log_prayer(
             prayer_request,
             intercessor=request.user,
-            minutes=form.cleaned_data["minutes"],
-            fasted=form.cleaned_data["fasted"],
-            note=form.cleaned_data["note"],
-            submission_key=form.cleaned_data["submission_key"],
+            **form.prayer(),
         )
     except NotAllowed:
         raise PermissionDenied from None
