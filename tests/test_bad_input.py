@@ -224,7 +224,7 @@ GET_FILTERS = {
     "export_requests": ("leader", ["q", "status", "category", "urgent", "confidential"]),
     "export_prayer_log": ("leader", ["since", "until", "q", "status"]),
     "triage": ("leader", ["page"]),
-    "board": ("assigned", ["page"]),
+    "board": ("assigned", ["q", "category", "page"]),
     "my_assignments": ("assigned", ["page"]),
     "team": ("leader", ["page", "deactivated", "invitations"]),
     "coverage": ("leader", ["days", "page"]),
@@ -281,6 +281,16 @@ def test_a_refused_search_says_why_and_shows_the_list(client, db):
     body = response.content.decode()
     assert "right-to-left override" in body
     assert "public request" in body
+
+
+@pytest.mark.parametrize(("query", "says"), [("Anna\u202e", "right-to-left override"), ("x" * 101, "at most 100")])
+def test_a_refused_board_search_says_why_and_shows_the_board(client, db, query, says):
+    world = World()
+    client.force_login(world.users["assigned"])
+    response = client.get(reverse("board"), {"q": query})
+    assert response.status_code == 200
+    assert says in response.content.decode()
+    assert response.context["page"].object_list
 
 
 def test_it_would_notice_a_stored_override():
