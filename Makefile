@@ -15,7 +15,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/intercession
 # PYTEST_ARGS= runs it in one process.
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: run serve test test-postgres lint format check-migrations clean
+.PHONY: run serve test test-postgres lint format check-migrations clean audit-tools
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed; none was found on PATH." >&2; exit 1; }
@@ -90,6 +90,18 @@ test: $(BIN)/.installed
 test-postgres: export DATABASE_URL = $(POSTGRES_URL)
 test-postgres: $(BIN)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The checkers of the browser tests (axe-core, the Nu HTML checker) and of
+# `make audit` (Lighthouse), from npm into audit/node_modules (git-ignored),
+# at the versions audit/package-lock.json pins. Not part of the app.
+AUDIT_TOOLS = audit/node_modules/.installed
+
+## Install axe-core, the Nu HTML checker and Lighthouse from npm (needs node, npm and java)
+audit-tools: $(AUDIT_TOOLS)
+
+$(AUDIT_TOOLS): audit/package.json audit/package-lock.json
+	cd audit && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
