@@ -26,6 +26,11 @@ _WRITTEN = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})", re.IGNORECASE)
 HOVER_SHADE, ACTIVE_SHADE = 0.8, 0.64
 # The header's links are white at 90 %, brightening to white on hover.
 NAVBAR_LINK_OPACITY = 0.9
+# Dark pages: links, outline buttons and accent tags use the accent colour
+# lightened towards white until it reads at 4.5:1 on Bootstrap's darkest
+# surface that carries them (its dark "tertiary" background, a little
+# lighter than the page's own #212529).
+DARK_SURFACE = "#2b3035"
 
 
 def normalise(text: str | None) -> str | None:
@@ -79,6 +84,25 @@ def shade(colour: str, factor: float) -> str:
     return "#" + "".join(f"{round(channel * factor):02x}" for channel in channels(colour))
 
 
+def tint(colour: str, amount: float) -> str:
+    """The colour mixed with white (amount 0: unchanged, 1: white)."""
+    return "#" + "".join(f"{round(channel + (255 - channel) * amount):02x}" for channel in channels(colour))
+
+
+def light_for_dark_pages(colour: str) -> str:
+    """The least tint of the colour that reads at 4.5:1 on DARK_SURFACE."""
+    for step in range(101):
+        lighter = tint(colour, step / 100)
+        if contrast(lighter, DARK_SURFACE) >= MIN_CONTRAST_WITH_WHITE:
+            return lighter
+    return WHITE
+
+
+def rgb(colour: str) -> str:
+    """'74, 44, 109': the form Bootstrap's *-rgb variables take."""
+    return ", ".join(str(channel) for channel in channels(colour))
+
+
 def _navbar_link_colour(colour: str) -> str:
     """White at 90 % where that still reads at 4.5:1 on the colour, else white."""
     blended = tuple(NAVBAR_LINK_OPACITY * 255 + (1 - NAVBAR_LINK_OPACITY) * channel for channel in channels(colour))
@@ -100,7 +124,10 @@ _STYLESHEET = """/* The church's accent colour, from its settings page. */
   --intercession-primary: {colour};
   --intercession-primary-rgb: {rgb};
   --intercession-primary-hover: {hover};
+  --intercession-primary-hover-rgb: {hover_rgb};
   --intercession-primary-active: {active};
+  --intercession-primary-light: {light};
+  --intercession-primary-light-rgb: {light_rgb};
   --intercession-navbar-color: {navbar};
 }}
 """
@@ -109,11 +136,15 @@ _STYLESHEET = """/* The church's accent colour, from its settings page. */
 @lru_cache(maxsize=64)
 def stylesheet(colour: str) -> Stylesheet:
     """The stylesheet of an accent colour (normalised), built once per colour."""
+    hover, light = shade(colour, HOVER_SHADE), light_for_dark_pages(colour)
     text = _STYLESHEET.format(
         colour=colour,
-        rgb=", ".join(str(channel) for channel in channels(colour)),
-        hover=shade(colour, HOVER_SHADE),
+        rgb=rgb(colour),
+        hover=hover,
+        hover_rgb=rgb(hover),
         active=shade(colour, ACTIVE_SHADE),
+        light=light,
+        light_rgb=rgb(light),
         navbar=_navbar_link_colour(colour),
     )
     return Stylesheet(text=text, version=hashlib.sha256(text.encode()).hexdigest()[:12])

@@ -5,6 +5,7 @@ dark (issue 14):
 - axe-core reports no violation (every rule it runs by default: WCAG 2.2
   A and AA and its best practices);
 - the Nu HTML checker finds no error in the HTML the server sent;
+- on a phone every button is at least 44 px high;
 - each is saved as a screenshot, `audit-<persona>-<page>-<width>-<scheme>`.
 
 The checkers come from npm (`make audit-tools`, which `.ci/run` calls) into
@@ -83,6 +84,13 @@ def _axe(page: Page) -> list[dict]:
     ]
 
 
+# Buttons shorter than a thumb (44 px) on a phone: "cards with big targets".
+SMALL_BUTTONS = """() => [...document.querySelectorAll('.btn:not(.btn-link)')]
+  .filter((button) => button.offsetParent !== null)
+  .filter((button) => button.getBoundingClientRect().height < 43.5)
+  .map((button) => button.textContent.trim().slice(0, 40))"""
+
+
 def _nu_errors(folder: Path) -> list[dict]:
     java = shutil.which("java")
     run = subprocess.run(  # noqa: S603 - our own jar, on our own files
@@ -138,6 +146,8 @@ def test_every_main_page_passes_axe_and_the_nu_checker_at_both_widths_in_both_sc
                     if scheme == "light" and width == "375":
                         (html / f"{persona}-{name}.html").write_text(response.text(), encoding="utf-8")
                     found = _axe(page)
+                    if width == "375" and (small := page.evaluate(SMALL_BUTTONS)):
+                        found.append({"id": "small-button-on-a-phone", "targets": small})
                     if found:
                         violations[key] = found
                     shoot(page, f"audit-{key}")
