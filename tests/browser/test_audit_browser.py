@@ -91,6 +91,27 @@ SMALL_BUTTONS = """() => [...document.querySelectorAll('.btn:not(.btn-link)')]
   .map((button) => button.textContent.trim().slice(0, 40))"""
 
 
+def _after_the_visits(page: Page, persona: str, demo) -> list[tuple[str, str | None]]:
+    """The pages reached by doing something: [(name, HTML or None)]. A
+    visitor sends the ask form (the page that shows the follow-up link); an
+    intercessor asks to mark a request manifested (the dialog, open)."""
+    if persona == pages.VISITOR:
+        page.goto("/ask/")
+        page.get_by_label("For someone else, who knows I am asking for prayer for them").check()
+        page.get_by_label("Who is the prayer for?").fill("My neighbour")
+        page.get_by_label("Category").select_option(label="Health")
+        page.get_by_label("Your request in a few words").fill("Healing after an operation")
+        with page.expect_navigation() as sent:
+            page.get_by_role("button", name="Send my request").click()
+        return [("ask-sent", sent.value.text())]
+    if persona == pages.INTERCESSOR:
+        page.goto(f"/requests/{demo.carried.pk}/")
+        page.get_by_role("button", name="Manifested", exact=True).click()
+        page.get_by_role("dialog").wait_for()
+        return [("confirm-manifested-dialog", None)]
+    return []
+
+
 def _nu_errors(folder: Path) -> list[dict]:
     java = shutil.which("java")
     run = subprocess.run(  # noqa: S603 - our own jar, on our own files
@@ -151,6 +172,14 @@ def test_every_main_page_passes_axe_and_the_nu_checker_at_both_widths_in_both_sc
                     if found:
                         violations[key] = found
                     shoot(page, f"audit-{key}")
+                for name, sent_html in _after_the_visits(page, persona, demo):
+                    key = f"{persona}-{name}-{width}-{scheme}"
+                    if sent_html is not None and scheme == "light" and width == "375":
+                        (html / f"{persona}-{name}.html").write_text(sent_html, encoding="utf-8")
+                    found = _axe(page)
+                    if found:
+                        violations[key] = found
+                    shoot(page, f"audit-{key}")
                 context.close()
 
     errors = _nu_errors(html)
@@ -160,7 +189,8 @@ def test_every_main_page_passes_axe_and_the_nu_checker_at_both_widths_in_both_sc
     if errors:
         report.append("Nu HTML checker errors:\n" + json.dumps(errors, indent=1))
     assert not report, "\n\n".join(report)
-    assert len(list(html.iterdir())) == sum(len(visits) for visits in walk.values())
+    # Every page's HTML was checked, the ask form's answer too.
+    assert len(list(html.iterdir())) == sum(len(visits) for visits in walk.values()) + 1
 
 
 def test_the_nu_checker_finds_errors_it_is_shown(tmp_path):
