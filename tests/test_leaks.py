@@ -66,6 +66,7 @@ from requests_app.models import (
     IntercessorProfile,
     PrayerLog,
     PrayerRequest,
+    PrayerSession,
     Status,
     StatusUpdate,
     Visibility,
@@ -1079,3 +1080,82 @@ def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, dj
     assert "[Intercession] Your new follow-up links" in subjects
     assert not mail_leaks()
     assert not log_leaks(captured_logs)
+
+
+def _session_row(user: User) -> tuple:
+    return tuple(
+        PrayerSession.objects.filter(user=user).values_list("request_ids", "position", "prayed_count", "skipped_count")
+    )
+
+
+def _flashed(response) -> str:
+    return _messages_in_cookie(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["other", "released"])
+def test_a_prayer_session_under_way_never_shows_a_hidden_request(world, persona, captured_logs):
+    """An intercessor not (or no longer) assigned to the confidential
+    requests starts a session with the team board and goes through it to
+    the end: no hidden request is in it, and no marker on any of its pages,
+    messages, session or logs. At every step, "I prayed" and "Skip" posted
+    with the id of a hidden request (forged) change nothing and answer as
+    for an id that does not exist."""
+    user = world.users[persona]
+    client = client_for(world, persona)
+    hidden = sorted(canary.prayer_request.pk for canary in world.canaries.values())
+    nowhere = max(PrayerRequest.objects.values_list("pk", flat=True)) + 1000
+    session_url = reverse("prayer_session")
+    problems = []
+
+    def check(response, what: str) -> None:
+        problems.extend(f"{persona} {what}: {problem}" for problem in leaks_in(client, response, allowed=set()))
+        problems.extend(f"{persona} {what}: {problem}" for problem in log_leaks(captured_logs))
+        client.cookies.pop("messages", None)
+
+    mail.outbox.clear()
+    started = client.post(reverse("prayer_start"), {"include_board": "on", "action": "start"})
+    assert (started.status_code, started["Location"]) == (302, session_url)
+    check(started, "POST /pray/")
+    (row,) = _session_row(user)
+    assert row[0], "the session holds the board at least"
+    assert not set(row[0]) & set(hidden)
+
+    shown = []
+    for _step in range(len(row[0]) + 1):
+        page = client.get(session_url)
+        assert page.status_code == 200
+        body = page.content.decode()
+        check(page, f"GET {session_url}")
+        for pk in hidden:
+            assert f"/requests/{pk}/" not in body
+        current = page.context.get("prayer_request")
+        before = (_session_row(user), PrayerLog.objects.count(), StatusUpdate.objects.count())
+        # Forged: a hidden request's id, then one of no request at all.
+        answers = {}
+        for url_name in ("prayer_session_prayed", "prayer_session_skip"):
+            for pk in [*hidden, nowhere]:
+                data = {"request": str(pk), "submission_key": f"forged-{pk}", "minutes": "5", "note": "forged"}
+                response = client.post(reverse(url_name), data)
+                answers[url_name, pk] = (response.status_code, response.get("Location"), _flashed(response))
+                check(response, f"POST {url_name} request={pk}")
+            for pk in hidden:
+                assert answers[url_name, pk] == answers[url_name, nowhere], (url_name, pk)
+        assert (_session_row(user), PrayerLog.objects.count(), StatusUpdate.objects.count()) == before
+        if current is None:
+            assert "requests_app/prayer_session_end.html" in [t.name for t in page.templates]
+            break
+        assert current.pk not in hidden
+        shown.append(current.pk)
+        # Then the real one, on: prayed for every other one, skipped the rest.
+        url_name = "prayer_session_prayed" if len(shown) % 2 else "prayer_session_skip"
+        moved = client.post(reverse(url_name), {"request": str(current.pk), "submission_key": f"real-{current.pk}"})
+        assert moved.status_code == 302
+        check(moved, f"POST {url_name} request={current.pk}")
+    else:
+        pytest.fail("the session never ended")
+
+    assert shown, "the walk prayed through something"
+    assert not PrayerLog.objects.filter(intercessor=user, prayer_request__in=hidden).exists()
+    problems += mail_leaks()
+    assert not problems, "\n".join(problems[:40])

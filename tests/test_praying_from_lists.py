@@ -172,6 +172,58 @@ def test_it_keeps_the_board_filters_and_the_row_in_next(client, on_board, assign
     assert f'value="{BOARD}?q=hospital#request-{prayer_request.pk}"' in page
 
 
+def test_it_answers_the_request_page_in_place_with_the_new_count(client, on_board, assigned_intercessor, leader):
+    prayer_request = on_board()
+    detail = reverse("request_detail", args=[prayer_request.pk])
+    client.force_login(assigned_intercessor)
+    page = client.get(detail).content.decode()
+    # The page's own "I prayed" is posted in place, and says where to come back to.
+    assert "js/pray-in-place.js" in page
+    assert "data-pray-in-place" in page
+    assert "data-pray-scope" in page
+    assert f'name="next" value="{detail}"' in page
+    response = _pray(client, prayer_request, key="page-1", next_url=detail, **IN_PLACE)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["logged"] is True
+    assert answer["shown"] == "Prayed just now"
+    assert (answer["count"], answer["count_text"]) == (1, "1 prayer logged.")
+    # The same key again (a double tap): still one prayer, and the count says so.
+    again = _pray(client, prayer_request, key="page-1", next_url=detail, **IN_PLACE).json()
+    assert (again["count"], again["count_text"]) == (1, "1 prayer logged.")
+    # Someone else's prayer counts too: the request's count, not mine.
+    services.log_prayer(prayer_request, intercessor=leader)
+    later = _pray(client, prayer_request, key="page-2", next_url=detail, **IN_PLACE).json()
+    assert (later["count"], later["count_text"]) == (3, "3 prayers logged.")
+    # The answer names nobody.
+    assert leader.username not in response.content.decode() + str(later)
+    assert PrayerLog.objects.filter(prayer_request=prayer_request, intercessor=assigned_intercessor).count() == 2
+
+
+def test_it_goes_back_to_the_request_page_without_scripts(client, on_board, assigned_intercessor):
+    prayer_request = on_board()
+    detail = reverse("request_detail", args=[prayer_request.pk])
+    client.force_login(assigned_intercessor)
+    response = _pray(client, prayer_request, next_url=detail)
+    assert response.status_code == 302
+    assert response["Location"] == detail
+    page = client.get(detail).content.decode()
+    assert "Prayer logged" in page
+    assert "1 prayer logged." in page
+    assert PrayerLog.objects.count() == 1
+
+
+def test_it_keeps_minutes_fasting_and_a_note_from_the_request_page(client, on_board, assigned_intercessor):
+    prayer_request = on_board()
+    detail = reverse("request_detail", args=[prayer_request.pk])
+    client.force_login(assigned_intercessor)
+    data = {"submission_key": "k", "minutes": "20", "fasted": "on", "note": "Peace came.", "next": detail}
+    response = client.post(reverse("request_pray", args=[prayer_request.pk]), data)
+    assert response["Location"] == detail
+    log = PrayerLog.objects.get()
+    assert (log.minutes, log.fasted, log.note) == (20, True, "Peace came.")
+
+
 @pytest.mark.parametrize(
     "hostile",
     ["https://evil.example/#request-1", "//evil.example/#request-1", "/\\evil.example", "board#request-1", "/no/"],

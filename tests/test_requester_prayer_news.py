@@ -26,7 +26,7 @@ from test_views_public import FOLLOWUP_QUERIES
 from requests_app import roles, services
 from requests_app.exceptions import NotAllowed
 from requests_app.mail import reminders
-from requests_app.models import OutboxMessage, PrayerRequest, Status, Visibility
+from requests_app.models import OutboxMessage, PrayerLog, PrayerRequest, Status, Visibility
 from requests_app.rules import Requester
 
 S = Status
@@ -136,6 +136,56 @@ def test_it_never_tells_who_prayed_how_long_or_with_what(client, praying, hidden
     assert "3 times, most recently" in content
     for hidden in (FIRST, LAST, USERNAME, NOTE, "47 min", "fast"):
         assert hidden.lower() not in content.lower(), hidden
+
+
+def test_no_page_or_e_mail_tells_who_of_the_team_prayed(client, praying, hidden_intercessor, run):
+    """Several people pray (the assigned intercessor, another from the team
+    board, a leader, through the request page and a prayer session): the
+    follow-up page, its answer to "stop the weekly e-mails" and the weekly
+    e-mail give the count, never a name, username or address of one of them."""
+    prayer_request, token = praying()
+    # Not confidential, so that it is on the team board (assigning shared it).
+    PrayerRequest.objects.filter(pk=prayer_request.pk).update(is_confidential=False)
+    prayer_request.refresh_from_db()
+    assert prayer_request.is_on_board
+    board_reader = make_user(
+        "hezekiah-w3x", roles.INTERCESSORS, first_name="Thaddeon", last_name="Brixworth", email="tb@example.org"
+    )
+    # A leader who prays too (the fixture's "Leader" is a word of every page).
+    praying_leader = make_user(
+        "gideon-p9v", roles.LEADERS, first_name="Ozriel", last_name="Vantrobe", email="ov@example.org"
+    )
+    team = [hidden_intercessor, board_reader, praying_leader]
+    client.force_login(hidden_intercessor)
+    data = {"submission_key": "k-1", "next": reverse("request_detail", args=[prayer_request.pk])}
+    assert client.post(reverse("request_pray", args=[prayer_request.pk]), data).status_code == 302
+    client.force_login(board_reader)
+    assert client.post(reverse("prayer_start"), {"include_board": "on", "action": "start"}).status_code == 302
+    prayed = client.post(reverse("prayer_session_prayed"), {"request": prayer_request.pk, "submission_key": "k-2"})
+    assert prayed.status_code == 302
+    services.log_prayer(prayer_request, intercessor=praying_leader)
+    assert PrayerLog.objects.filter(prayer_request=prayer_request).count() == 3
+    client.logout()
+
+    page = client.get(reverse("followup", args=[token])).content.decode()
+    stopped = client.post(reverse("followup_prayer_news", args=[token]), {"send": "0"}, follow=True)
+    started = client.post(reverse("followup_prayer_news", args=[token]), {"send": "1"}, follow=True)
+    (message,) = run(timezone.now() + timedelta(hours=1))
+
+    assert "3 times" in page
+    assert "prayed for your request 3 times." in message.body
+    texts = {
+        "follow-up page": page,
+        "after stopping": stopped.content.decode(),
+        "after starting": started.content.decode(),
+        "subject": message.subject,
+        "body": message.body,
+        "html": message.alternatives[0][0],
+    }
+    for where, text in texts.items():
+        for person in team:
+            for hidden in (person.first_name, person.last_name, person.username, person.email):
+                assert hidden.lower() not in text.lower(), (where, hidden)
 
 
 @pytest.mark.parametrize("prayers", [1, 20])

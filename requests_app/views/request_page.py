@@ -535,8 +535,10 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
 @sensitive_variables()
 def pray(request: HttpRequest, pk: int) -> HttpResponse:
     """Log a prayer. From the page's script (static/js/pray-in-place.js) the
-    answer is JSON and the list stays where it is; without it, back to the
-    `next` the form carries (the row's own fragment on a list)."""
+    answer is JSON (with the request's prayer count, for its own page) and
+    the list or the page stays where it is; without it, back to the `next`
+    the form carries (the row's own fragment on a list, else the request's
+    page)."""
     prayer_request = access.get_request_for_user(request.user, pk, may_change=rules.can_log_prayer)
     in_place = _wants_json(request)
     back = safe_next(request, request.POST.get("next")) or _detail_url(prayer_request.pk)
@@ -557,7 +559,19 @@ def pray(request: HttpRequest, pk: int) -> HttpResponse:
         return _pray_refused(request, refusal.message, back, in_place)
     thanks = _("Prayer logged — thank you for standing in the gap.")
     if in_place:
-        return JsonResponse({"logged": True, "message": str(thanks), "shown": str(_("Prayed just now"))})
+        # How often the team has prayed, now: the request's page says it
+        # (whoever may log a prayer may see the request, and its count).
+        count = PrayerLog.objects.filter(prayer_request=prayer_request).count()
+        count_text = ngettext("%(counter)s prayer logged.", "%(counter)s prayers logged.", count) % {"counter": count}
+        return JsonResponse(
+            {
+                "logged": True,
+                "message": str(thanks),
+                "shown": str(_("Prayed just now")),
+                "count": count,
+                "count_text": count_text,
+            }
+        )
     messages.success(request, thanks)
     return redirect(back)
 

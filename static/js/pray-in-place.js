@@ -3,7 +3,9 @@
  * data-pray-in-place (templates/requests_app/_pray_form.html) is posted with
  * fetch, with the same fields (the CSRF token and the submission key among
  * them); the server answers JSON, and the row says "Prayed just now" without
- * a reload, so the list keeps its order and the page its scroll position.
+ * a reload, so the list keeps its order and the page its scroll position. On
+ * the request's own page (the form inside [data-pray-scope]) the status card
+ * and the prayer log's count say so too.
  * The submission key stays the same, so a double tap logs once. Without
  * JavaScript, or if the answer is not JSON, the form posts as usual and the
  * server sends the browser back to the row.
@@ -43,10 +45,17 @@
             status.textContent = answer.message || "";
           }
           if (answer.logged) {
-            var row = form.closest("li") || form.parentElement;
-            var last = row.querySelector("[data-last-prayed]");
-            if (last) {
+            // What says when the request was last prayed for, and how
+            // often: in the row on a list, anywhere on the request's own
+            // page (its scope, data-pray-scope).
+            var row = form.closest("[data-pray-scope]") || form.closest("li") || form.parentElement;
+            row.querySelectorAll("[data-last-prayed]").forEach(function (last) {
               last.textContent = answer.shown;
+            });
+            if (answer.count_text) {
+              row.querySelectorAll("[data-prayer-count]").forEach(function (count) {
+                count.textContent = answer.count_text;
+              });
             }
           } else if (button) {
             button.disabled = false;
