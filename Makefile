@@ -23,6 +23,13 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+# The translation catalogs, compiled (manage.py compile_catalogs, with polib):
+# the .mo files are not committed.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+$(CATALOGS): %.mo: %.po $(BIN)/.installed
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compile_catalogs
+
 ## Serve the app with demo data on http://$(HOST):$(PORT) (e.g. make run HOST=0.0.0.0 PORT=8080)
 run: export DJANGO_DEBUG ?= 1
 # The links in e-mails point at the server this starts.
@@ -34,7 +41,7 @@ run: export DJANGO_RUNSERVER_HIDE_WARNING ?= true
 # With DEBUG on and no INTERCESSION_ENCRYPTION_KEYS, settings.py makes a
 # development key once, in .dev-encryption-key (git-ignored), and reads it
 # on every later run: the demo database stays readable.
-run: $(BIN)/.installed
+run: $(BIN)/.installed $(CATALOGS)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -49,7 +56,7 @@ DEMO_DATABASE := db.sqlite3
 
 ## Delete the demo database (db.sqlite3) and build it again: migrate, demo data
 reset-demo: export DJANGO_DEBUG ?= 1
-reset-demo: $(BIN)/.installed
+reset-demo: $(BIN)/.installed $(CATALOGS)
 	@case "$${DATABASE_URL-sqlite:///$(CURDIR)/$(DEMO_DATABASE)}" in \
 	"sqlite:///$(CURDIR)/$(DEMO_DATABASE)" | "sqlite:///$(DEMO_DATABASE)") ;; \
 	*) echo "make reset-demo deletes only the demo database, $(CURDIR)/$(DEMO_DATABASE)," \
@@ -72,7 +79,7 @@ serve: export DJANGO_SECURE_SSL_REDIRECT = 0
 serve: export DJANGO_SECURE_COOKIES = 0
 serve: export GUNICORN_BIND = $(HOST):$(PORT)
 serve: export INTERCESSION_SITE_URL ?= http://$(HOST):$(PORT)
-serve: $(BIN)/.installed
+serve: $(BIN)/.installed $(CATALOGS)
 	@static_root=$$(mktemp -d) && trap 'rm -rf "$$static_root"' EXIT && trap 'exit 130' INT TERM && \
 	export DJANGO_STATIC_ROOT="$$static_root" && \
 	export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" && \
@@ -83,12 +90,12 @@ serve: $(BIN)/.installed
 	$(BIN)/gunicorn -c gunicorn.conf.py intercession.wsgi
 
 ## Run the whole suite (SQLite unless DATABASE_URL says otherwise)
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(CATALOGS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Run the whole suite against PostgreSQL
 test-postgres: export DATABASE_URL = $(POSTGRES_URL)
-test-postgres: $(BIN)/.installed
+test-postgres: $(BIN)/.installed $(CATALOGS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The checkers of the browser tests (axe-core, the Nu HTML checker) and of
@@ -125,8 +132,18 @@ SIZES ?= 10000 100000 1000000
 BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432
 BENCH_ARGS ?=
 
-.PHONY: bench
+.PHONY: bench audit
 
 ## Generate 10k, 100k and 1M requests and measure every page (SIZES="10000 100000" to choose)
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run --sizes $(SIZES) --postgres-url $(BENCH_POSTGRES_URL) $(BENCH_ARGS)
+
+# Lighthouse 13 on every main page (audit/pages.py), as each persona, on a
+# phone and a desktop, against the app served as production serves it on a
+# throwaway SQLite demo database; reports in audit/results/ (git-ignored).
+# AUDIT_ARGS="--only visitor --form-factor mobile --min-score 90" to narrow it.
+AUDIT_ARGS ?=
+
+## Run Lighthouse on every main page as each persona, mobile and desktop, and print the scores (needs Chromium)
+audit: $(BIN)/.installed $(AUDIT_TOOLS) $(CATALOGS)
+	$(BIN)/python -m audit.lighthouse $(AUDIT_ARGS)

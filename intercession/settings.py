@@ -127,10 +127,12 @@ MIDDLEWARE = [
     # Cache-Control: no-store on every page (static files excepted).
     "requests_app.web.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The language: a team member's own, the menu's choice, the browser's,
+    # else the church's (after the session, before any view).
+    "requests_app.web.language.LanguageMiddleware",
     # Private by default: every view needs a login unless it opts out with
     # @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -280,6 +282,18 @@ SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Internationalisation -------------------------------------------------
+# The languages shipped (locale/, docs/GLOSSARY.md), each named as its
+# speakers write it. A visitor's browser chooses among them; anything else
+# gets the church's default language (its settings page; until a leader
+# saves one, DJANGO_LANGUAGE_CODE). requests_app/web/language.py.
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("fr", "Français"),
+    ("ko", "한국어"),
+    ("ar", "العربية"),
+]
 LANGUAGE_CODE = env_str("DJANGO_LANGUAGE_CODE", "en")
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -349,6 +363,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# The language menu's choice, for visitors without an account.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", SESSION_ABSOLUTE_SECONDS)
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -21,7 +21,7 @@ from requests_app.models import Category, ChurchSettings
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY = "church-settings:v1"
+CACHE_KEY = "church-settings:v2"
 CACHE_SECONDS = 60
 
 
@@ -30,6 +30,7 @@ def defaults() -> ChurchSettings:
     return ChurchSettings(
         pk=1,
         name=settings.INTERCESSION_CHURCH_NAME,
+        default_language=settings.LANGUAGE_CODE,
         coverage_days=settings.INTERCESSION_COVERAGE_DAYS,
         reminder_prayer_gap_days=settings.INTERCESSION_REMINDER_PRAYER_GAP_DAYS,
         reminder_waiting_hours=settings.INTERCESSION_REMINDER_WAITING_HOURS,

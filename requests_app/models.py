@@ -173,6 +173,9 @@ class PrayerRequest(models.Model):
     requester_email_digest = models.CharField(max_length=32, blank=True, editable=False, db_index=True)
     wants_updates = models.BooleanField(_("send me updates"), default=False)
     consent = models.CharField(_("who the prayer is for"), max_length=12, choices=Consent.choices, blank=True)
+    # The language the requester asked in: their e-mails speak it. Blank
+    # (asked before languages were stored): the church's default language.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
     followup_token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -625,6 +628,9 @@ class NotificationPreferences(models.Model):
     delivery = models.CharField(
         _("when to send them"), max_length=20, choices=Delivery.choices, default=Delivery.IMMEDIATELY
     )
+    # The member's language, for their pages and e-mails; blank: the
+    # church's default language.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
 
     class Meta:
         verbose_name = _("e-mail preferences")
@@ -949,6 +955,11 @@ class ChurchSettings(models.Model):
     contact = models.CharField(_("contact line"), max_length=200, blank=True)
     welcome_text = models.TextField(_("welcome text"), max_length=2000, blank=True)
     accent_colour = models.CharField(_("accent colour"), max_length=7, default="#4a2c6d")
+    # For visitors whose browser asks for none of the shipped languages,
+    # and for team members who have not chosen one.
+    default_language = models.CharField(
+        _("default language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     coverage_days = models.PositiveSmallIntegerField(
         _("days without prayer before a coverage gap"), validators=[MinValueValidator(1), MaxValueValidator(90)]
     )

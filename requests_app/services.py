@@ -23,12 +23,13 @@ retention and erasure: `erase_text`, `erase_for_requester`, `apply_retention`
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import church, roles, rules
@@ -83,6 +84,12 @@ def _sync(target: PrayerRequest, source: PrayerRequest) -> None:
         setattr(target, field, getattr(source, field))
 
 
+def _active_language() -> str:
+    """The shipped language the request is asked in, else blank."""
+    code = translation.get_language() or ""
+    return code if code in dict(settings.LANGUAGES) else ""
+
+
 def submit_request(
     *,
     for_whom: str,
@@ -95,6 +102,7 @@ def submit_request(
     requester_email: str = "",
     wants_updates: bool = False,
     consent: str = "",
+    language: str | None = None,
 ) -> tuple[PrayerRequest, str]:
     """Create a request and return it with its follow-up token, which is
     shown to the requester once and never stored."""
@@ -109,6 +117,7 @@ def submit_request(
         requester_email=requester_email.strip(),
         wants_updates=wants_updates,
         consent=consent,
+        language=language if language is not None else _active_language(),
     )
     token = prayer_request.issue_followup_token()
     # Every field in Python (choices, lengths, the e-mail address), which

@@ -8,6 +8,8 @@ assigned), `released_intercessor` (was assigned, then released), `superuser`
 who is a `Requester` built from the request itself.
 """
 
+import re
+
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser, Group, User
@@ -195,3 +197,13 @@ def production_server(tmp_path_factory):
     server = AppServer(env, workers=2, log_dir=folder, config=True).start()
     yield server
     server.stop()
+
+
+_CSRF_FIELD = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def without_csrf_token(content: bytes) -> bytes:
+    """A page with its CSRF token (masked afresh on every render, so two
+    renders of the same page differ) replaced by a fixed one: what two
+    answers must share to say the same."""
+    return _CSRF_FIELD.sub(rb"\1-\2", content)

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from requests_app import church, colours, roles, services
+from requests_app import church, colours, prayer_session, roles, services
 from requests_app.models import (
     AccountLink,
     Assignment,
@@ -155,6 +155,8 @@ ROWS = {
     "followup_lost": (NO_KIND, everyone(OK, FOUND)),  # the same redirect for any valid address
     "followup_lost_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "privacy_notice": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    # The language menu at the foot of every page: a POST for everyone.
+    "set_language": (NO_KIND, everyone(NOT_ALLOWED, FOUND)),
     "followup": (KINDS, with_the_link(OK, NOT_ALLOWED)),
     "followup_update": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
     "followup_praise": (KINDS, with_the_link(NOT_ALLOWED, FOUND)),
@@ -462,7 +464,7 @@ def _church_settings_data() -> dict:
         "reminder_breakthrough_days",
         "retention_days",
     ]
-    data = {name: str(getattr(defaults, name)) for name in ["accent_colour", *numbers]}
+    data = {name: str(getattr(defaults, name)) for name in ["accent_colour", "default_language", *numbers]}
     data |= {f"category_{place}": value for place, value in enumerate(defaults.category_order, start=1)}
     return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on"}
 
@@ -523,3 +525,105 @@ def test_it_answers_each_persona_as_the_rules_say(client, name, persona, kind, m
         assert response.status_code == expected, (response.status_code, response.get("Location"))
     if method == "get" or expected != FOUND:
         assert _snapshot() == before, "a refused or read-only request changed the database"
+
+
+# --- the move's confirmation page ----------------------------------------------
+#
+# The moves that end intercession (manifested, closed), posted without
+# `confirmed`, answer "Are you sure?" as a page (request_move's own URL, so
+# it has no row of its own above): only to whoever may make the move, and
+# nothing changes yet.
+
+CONFIRM_CASES = [
+    pytest.param(persona, kind, to_status, id=f"confirm-{to_status}-{persona}-{kind}")
+    for persona in PERSONAS
+    for kind in KINDS
+    for to_status in ("answered", "closed")
+]
+
+
+def _confirm_page_expected(persona: str, kind: str, to_status: str):
+    if persona in ANONYMOUS_CLIENTS:
+        return LOGIN
+    if persona == "superuser":
+        return NOT_FOUND
+    if persona in ("other", "released"):
+        return hidden_if_confidential(FORBIDDEN)(kind)
+    if persona == "assigned" and to_status == "closed":
+        return FORBIDDEN  # an intercessor does not close a request (PRODUCT.md)
+    return OK
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "kind", "to_status"), CONFIRM_CASES)
+def test_the_confirmation_page_answers_each_persona_and_changes_nothing(client, persona, kind, to_status):
+    world = World()
+    if persona not in ANONYMOUS_CLIENTS:
+        client.force_login(world.users[persona])
+    before = _snapshot()
+
+    response = client.post(
+        reverse("request_move", args=[world.requests[kind].pk]),
+        {"to_status": to_status, "note": "A note", "visibility": "team"},
+    )
+
+    expected = _confirm_page_expected(persona, kind, to_status)
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == expected, (response.status_code, response.get("Location"))
+    if expected == OK:
+        assert 'name="confirmed" value="1"' in response.content.decode()
+    assert _snapshot() == before, "the confirmation page changed the database"
+
+
+# --- the prayer session, under way ------------------------------------------------
+#
+# The rows above have no session under way. Here each member of the team has
+# started one (with the team board); "I prayed" and "Skip" are posted with
+# the id of each request. Only the request in front of them moves the
+# session (or logs); any other id, above all one they may not see, is a
+# redirect back to the session that changes nothing.
+
+TEAM_PERSONAS = ["other", "assigned", "released", "leader"]
+UNDER_WAY_CASES = [
+    pytest.param(persona, kind, name, id=f"{name}-under-way-{persona}-{kind}")
+    for persona in TEAM_PERSONAS
+    for kind in KINDS
+    for name in ("prayer_session_prayed", "prayer_session_skip")
+]
+
+
+def _may_see(persona: str, kind: str) -> bool:
+    return kind == "public" or persona in ("assigned", "leader")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "kind", "name"), UNDER_WAY_CASES)
+def test_a_session_under_way_moves_only_for_the_request_in_front(client, persona, kind, name):
+    world = World()
+    user = world.users[persona]
+    client.force_login(user)
+    assert client.post(reverse("prayer_start"), {"include_board": "on", "action": "start"}).status_code == 302
+    session = PrayerSession.objects.get(user=user)
+    target = world.requests[kind]
+    if not _may_see(persona, kind) or (persona == "leader" and kind == "confidential"):
+        # Out of their sight, or (a leader who does not intercede) not theirs to carry.
+        assert target.pk not in session.request_ids
+    page = client.get(reverse("prayer_session"))
+    assert page.status_code == 200
+    if not _may_see(persona, kind):
+        assert target.shown_title not in page.content.decode()
+    in_front = prayer_session.current_id(session) == target.pk
+    before = _snapshot()
+
+    response = client.post(
+        reverse(name), {"request": str(target.pk), "submission_key": "under-way-key", "minutes": "5"}
+    )
+
+    assert (response.status_code, response["Location"]) == (FOUND, reverse("prayer_session"))
+    if in_front:
+        assert _snapshot() != before
+    else:
+        assert _snapshot() == before, "a request not in front of them moved the session"

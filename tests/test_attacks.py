@@ -255,7 +255,7 @@ def _church_settings_data() -> dict:
     defaults = church.defaults()
     numbers = ["coverage_days", "reminder_prayer_gap_days", "reminder_waiting_hours", "reminder_breakthrough_days"]
     numbers.append("retention_days")
-    data = {name: str(getattr(defaults, name)) for name in ["accent_colour", *numbers]}
+    data = {name: str(getattr(defaults, name)) for name in ["accent_colour", "default_language", *numbers]}
     data |= {f"category_{place}": value for place, value in enumerate(defaults.category_order, start=1)}
     return {**data, "name": "Grace Church", "form_open": "on", "confidential_by_default": "on", "asks_consent": "on"}
 
@@ -295,6 +295,8 @@ PLANS = {
     "followup_lost": lambda w: Post("anonymous", reverse("followup_lost"), {"email": "r@example.org"}),
     "followup_lost_sent": None,
     "privacy_notice": None,
+    # A team member's choice is also saved as their own (My settings).
+    "set_language": lambda w: Post("leader", reverse("set_language"), {"language": "fr"}),
     "followup": None,
     "followup_update": lambda w: Post(
         "requester", reverse("followup_update", args=[w.tokens["confidential"]]), {"update-note": "From me"}

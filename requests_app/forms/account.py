@@ -2,6 +2,7 @@
 team member's e-mail choices."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from requests_app.forms.hygiene import InputHygiene
@@ -67,7 +68,7 @@ class EmailPreferencesForm(InputHygiene, forms.ModelForm):
 
     class Meta:
         model = NotificationPreferences
-        fields = [*LEADER_SWITCHES, *INTERCESSOR_SWITCHES, "delivery"]
+        fields = [*LEADER_SWITCHES, *INTERCESSOR_SWITCHES, "delivery", "language"]
         labels = {
             "new_requests": _("A new prayer request arrives, or the team flags one for review"),
             "requester_updates": _("A requester writes an update, a praise report or withdraws their request"),
@@ -78,12 +79,14 @@ class EmailPreferencesForm(InputHygiene, forms.ModelForm):
             "my_assignments": _("I am assigned to a request, or released from one"),
             "prayer_reminders": _("Each day, a reminder of my assignments nobody has prayed for lately"),
             "delivery": _("When to send them"),
+            "language": _("Language"),
         }
         help_texts = {
             "delivery": _(
                 "Once a day gathers them into one digest e-mail. "
                 "E-mails only say that something happened and link here, never what a request says."
             ),
+            "language": _("Your pages and e-mails speak it. Left empty: the church's language."),
         }
         widgets = {"delivery": forms.RadioSelect}
 
@@ -96,6 +99,7 @@ class EmailPreferencesForm(InputHygiene, forms.ModelForm):
         self.fields["delivery"].error_messages.update(self.error_messages["delivery"])
         # A radio list with no blank "---------" choice.
         self.fields["delivery"].choices = Delivery.choices
+        self.fields["language"].choices = [("", _("The church's language")), *settings.LANGUAGES]
 
     def leader_fields(self):
         return [self[name] for name in LEADER_SWITCHES if name in self.fields]

@@ -83,6 +83,7 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
             "contact": _("Contact line"),
             "welcome_text": _("Welcome text"),
             "accent_colour": _("Accent colour"),
+            "default_language": _("The church's language"),
             "form_open": _("The public form takes new requests"),
             "form_paused_message": _("Message while the form is paused"),
             "confidential_by_default": _("New requests start as confidential"),
@@ -99,6 +100,10 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
             "accent_colour": _(
                 "For the header and buttons, as # and six hexadecimal digits. White text must be easy to read on "
                 "it (a contrast of at least 4.5:1), so choose a dark colour."
+            ),
+            "default_language": _(
+                "For visitors whose browser asks for none of the app's languages, for the team members who have "
+                "not chosen their own, and for e-mails to requesters who asked before languages were kept."
             ),
             "form_open": _(
                 "Untick this to pause new requests, for example between seasons of prayer: the public page then "

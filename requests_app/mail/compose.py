@@ -6,17 +6,56 @@ commits (`requests_app.mail.outbox`). `notifications` (one function per
 event), `digest` and `reminders` all write through here.
 """
 
+import functools
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from requests_app import church, roles
 from requests_app.mail import outbox
 from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest
+
+
+def church_language() -> str:
+    """The language the team's e-mails speak: the church's default (a team
+    member's own language for their e-mails is not applied yet)."""
+    code = church.current().default_language
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def requester_language(prayer_request: PrayerRequest) -> str:
+    """The language a requester asked in (stored with the request), else the church's."""
+    code = prayer_request.language
+    return code if code in dict(settings.LANGUAGES) else church_language()
+
+
+def in_church_language(function):
+    """Compose in the church's language, whoever made the change (a French
+    visitor's request does not send the leaders a French e-mail) and
+    outside any request (cron)."""
+
+    @functools.wraps(function)
+    def composed(*args, **kwargs):
+        with translation.override(church_language()):
+            return function(*args, **kwargs)
+
+    return composed
+
+
+def in_requester_language(function):
+    """Compose in the requester's language; the first argument is their request."""
+
+    @functools.wraps(function)
+    def composed(prayer_request, *args, **kwargs):
+        with translation.override(requester_language(prayer_request)):
+            return function(prayer_request, *args, **kwargs)
+
+    return composed
 
 
 def church_name() -> str:

@@ -70,6 +70,7 @@ def _merged(lines) -> list[tuple[str, str]]:
     return merged
 
 
+@compose.in_church_language
 def fold(now: datetime | None = None) -> int:
     """Fold each user's held lines into one digest e-mail. Returns how many
     digests were queued."""

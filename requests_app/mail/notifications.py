@@ -81,6 +81,7 @@ def _to_team(
     )
 
 
+@compose.in_church_language
 def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     if prayer_request.is_urgent:
         subject = _("Urgent: a new prayer request is waiting")
@@ -92,6 +93,7 @@ def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     return _to_team("new_request", "new_requests", prayer_request, compose.leaders(), subject, sentence, link)
 
 
+@compose.in_requester_language
 def followup_link(prayer_request: PrayerRequest, link: str) -> list[OutboxMessage]:
     """The requester's private follow-up link, if they gave an address."""
     if not prayer_request.requester_email:
@@ -145,6 +147,7 @@ def followup_links(address: str, issued: list[tuple[PrayerRequest, str]]) -> Out
     return compose.queue_lines("followup_links", address, _("Your new follow-up links"), intro, lines, warning=warning)
 
 
+@compose.in_church_language
 def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
     link = compose.site_link(reverse("request_detail", args=[prayer_request.pk]))
     sentence = _("A prayer request has been assigned to you.")
@@ -152,6 +155,7 @@ def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]
     return _to_team("assigned", "my_assignments", prayer_request, intercessors, subject, sentence, link)
 
 
+@compose.in_church_language
 def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMessage]:
     """To the intercessor; to the leaders too when the intercessor released
     themselves (a leader who released knows already)."""
@@ -178,6 +182,7 @@ def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMe
     return messages
 
 
+@compose.in_church_language
 def flagged(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     """An intercessor flagged a board request as unsuitable: it is off the
     board and waits, like a new request, for a leader to look (the same
@@ -196,6 +201,7 @@ def flagged(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     )
 
 
+@compose.in_church_language
 def withdrawn(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
     """The requester took their request back (deleted it through their
     link): its intercessors, released from it, are told; nothing of it."""
@@ -213,6 +219,7 @@ def withdrawn(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage
     )
 
 
+@compose.in_church_language
 def requester_update(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     return _to_team(
         "requester_update",
@@ -231,6 +238,7 @@ def _to_requester(prayer_request: PrayerRequest) -> list[str]:
     return []
 
 
+@compose.in_requester_language
 def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxMessage]:
     if to_status not in REQUESTER_STAGES:
         return []
@@ -251,6 +259,7 @@ def stage_changed(prayer_request: PrayerRequest, to_status: str) -> list[OutboxM
     )
 
 
+@compose.in_requester_language
 def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     return compose.queue(
         "note_for_requester",
@@ -264,6 +273,7 @@ def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     )
 
 
+@compose.in_church_language
 def status_moved(prayer_request: PrayerRequest, to_status: str, *, actor) -> list[OutboxMessage]:
     """A move by the team tells the requester of the stages they care about;
     a move by the requester (a praise report, a withdrawal) tells the leaders."""
@@ -272,6 +282,7 @@ def status_moved(prayer_request: PrayerRequest, to_status: str, *, actor) -> lis
     return stage_changed(prayer_request, to_status)
 
 
+@compose.in_church_language
 def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> list[OutboxMessage]:
     if isinstance(actor, Requester):
         return requester_update(prayer_request)
@@ -280,6 +291,7 @@ def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> lis
     return []
 
 
+@compose.in_church_language
 def leaders_changed(member, *, now_leader: bool, by) -> list[OutboxMessage]:
     """Who leads has changed (`requests_app.team`): every active leader is
     told, the person too, with no switch to turn it off: nobody should become
@@ -325,6 +337,7 @@ def _name_of(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+@compose.in_church_language
 def invitation(invitee, token: str, *, role: str, by, valid_for: timedelta) -> list[OutboxMessage]:
     """The invitation to the team: the church's name, who invites and as
     what, and the link to join (a secret: its body is not kept once sent,

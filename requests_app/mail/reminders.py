@@ -172,6 +172,7 @@ def _send(kind: str, users, switch: str, subject: str, intro: str, lines_for, da
     return queued, held
 
 
+@compose.in_church_language
 def send(now: datetime | None = None) -> Outcome:
     """Queue today's reminders, then fold the day's digests."""
     now = now or timezone.now()
@@ -267,13 +268,9 @@ def _prayer_news_sentence(count: int) -> str:
     ) % {"count": count}
 
 
-def send_prayer_news(now: datetime) -> int:
-    """Write this week's prayer news to each requester it is owed to: a
-    count and the page on following a request (never their link, never who
-    prayed). One transaction, the same few queries however many: the due
-    requests locked in one query, their e-mails written in one INSERT, the
-    requests stamped in one UPDATE. Returns how many were written."""
-    day = timezone.localdate(now)
+@compose.in_requester_language
+def _prayer_news(prayer_request: PrayerRequest, dedupe_key: str):
+    """One requester's prayer news, in the language they asked in."""
     warning = "{} {}".format(
         _(
             "We write this once a week, in weeks when the team prayed for your request. To stop these weekly "
@@ -281,24 +278,31 @@ def send_prayer_news(now: datetime) -> int:
         ),
         _(compose.REQUESTER_HINT),
     )
+    return compose.to_requester_once(
+        prayer_request,
+        _("This week's prayer for your request"),
+        _prayer_news_sentence(prayer_request.prayers_this_week),
+        kind="prayer_news",
+        dedupe_key=dedupe_key,
+        warning=warning,
+    )
+
+
+def send_prayer_news(now: datetime) -> int:
+    """Write this week's prayer news to each requester it is owed to: a
+    count and the page on following a request (never their link, never who
+    prayed). One transaction, the same few queries however many: the due
+    requests locked in one query, their e-mails written in one INSERT, the
+    requests stamped in one UPDATE. Returns how many were written."""
+    day = timezone.localdate(now)
     with transaction.atomic():
         due = [
             prayer_request
-            for prayer_request in prayer_news_due(now).select_for_update().only("pk", "requester_email")
+            for prayer_request in prayer_news_due(now).select_for_update().only("pk", "requester_email", "language")
             if prayer_request.requester_email
         ]
         compose.queue_once(
-            [
-                compose.to_requester_once(
-                    prayer_request,
-                    _("This week's prayer for your request"),
-                    _prayer_news_sentence(prayer_request.prayers_this_week),
-                    kind="prayer_news",
-                    dedupe_key=f"prayer_news:{prayer_request.pk}:{day}",
-                    warning=warning,
-                )
-                for prayer_request in due
-            ]
+            [_prayer_news(prayer_request, f"prayer_news:{prayer_request.pk}:{day}") for prayer_request in due]
         )
         PrayerRequest.objects.filter(pk__in=[prayer_request.pk for prayer_request in due]).update(
             prayer_news_sent_at=now

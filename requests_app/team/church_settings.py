@@ -31,6 +31,7 @@ EDITABLE = (
     "contact",
     "welcome_text",
     "accent_colour",
+    "default_language",
     "form_open",
     "form_paused_message",
     "confidential_by_default",

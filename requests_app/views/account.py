@@ -12,6 +12,7 @@ from requests_app import roles
 from requests_app.forms.account import EmailPreferencesForm, IntercessorSettingsForm
 from requests_app.models import IntercessorProfile, NotificationPreferences
 from requests_app.team import members
+from requests_app.web import language
 
 
 def _limits_changed(profile: IntercessorProfile) -> dict | None:
@@ -62,6 +63,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
             NotificationPreferences.objects.update_or_create(
                 user=request.user, defaults={name: email_form.cleaned_data[name] for name in email_form.fields}
             )
+        language.remember_for_session(request, email_form.cleaned_data["language"])
         messages.success(request, _("Your settings are saved."))
         return redirect("my_settings")
     ctx = {
