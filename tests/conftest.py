@@ -21,7 +21,7 @@ from django.test import override_settings
 from fault_helpers import AppServer, app_env, manage
 
 from requests_app import church, roles, services
-from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status
+from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status, Visibility
 from requests_app.rules import Requester
 
 PASSWORD = "a-long-test-password-42"
@@ -207,3 +207,17 @@ def without_csrf_token(content: bytes) -> bytes:
     renders of the same page differ) replaced by a fixed one: what two
     answers must share to say the same."""
     return _CSRF_FIELD.sub(rb"\1-\2", content)
+
+
+@pytest.fixture
+def busy(db, leader, assigned_intercessor):
+    """A request with something in every part of its page: a leader who also
+    intercedes, a breakthrough, a prayer with a note, an update for the
+    requester, and one more intercessor on the team."""
+    leader.groups.add(*assigned_intercessor.groups.all())
+    prayer_request = submit(confidential=False)
+    bring_to(prayer_request, Status.BREAKTHROUGH, leader=leader, intercessor=assigned_intercessor)
+    services.log_prayer(prayer_request, intercessor=assigned_intercessor, minutes=5, note="Prayed")
+    services.post_update(prayer_request, actor=leader, note="For you", visibility=Visibility.REQUESTER)
+    make_user("new_one", roles.INTERCESSORS)
+    return prayer_request

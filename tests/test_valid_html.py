@@ -7,12 +7,9 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-from conftest import bring_to, make_user, submit
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import roles, services
-from requests_app.models import Status, Visibility
 from requests_app.templatetags.intercession import iso
 
 DATETIME = re.compile(r'datetime="([^"]*)"')
@@ -28,17 +25,6 @@ def test_iso_drops_the_microseconds_and_speaks_local_time(settings):
     assert iso(date(2026, 7, 1)) == "2026-07-01"
     assert iso(None) == ""
     assert iso("") == ""
-
-
-@pytest.fixture
-def busy(db, leader, assigned_intercessor):
-    leader.groups.add(*assigned_intercessor.groups.all())
-    prayer_request = submit(confidential=False)
-    bring_to(prayer_request, Status.BREAKTHROUGH, leader=leader, intercessor=assigned_intercessor)
-    services.log_prayer(prayer_request, intercessor=assigned_intercessor, minutes=5, note="Prayed")
-    services.post_update(prayer_request, actor=leader, note="For you", visibility=Visibility.REQUESTER)
-    make_user("new_one", roles.INTERCESSORS)
-    return prayer_request
 
 
 PAGES = [
