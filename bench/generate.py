@@ -491,6 +491,8 @@ def _insert_requests(cursor, params: dict) -> None:
     consent = _has_column(cursor, "requests_app_prayerrequest", "consent")
     # Since migration 0018: the weekly prayer e-mail, on unless stopped.
     prayer_news = _has_column(cursor, "requests_app_prayerrequest", "wants_prayer_news")
+    # Since migration 0020: the language it was asked in ("": the church's).
+    language = _has_column(cursor, "requests_app_prayerrequest", "language")
     # Every text column holds an envelope (or "", as the field keeps an
     # empty value), and the address's digest is that of the address picked.
     cursor.execute(
@@ -502,7 +504,8 @@ def _insert_requests(cursor, params: dict) -> None:
             {", last_prayed_at, entered_intercession_at" if last_prayed else ""}
             {", shared_with_team_at" if shared else ""}
             {", consent" if consent else ""}
-            {", wants_prayer_news" if prayer_news else ""})
+            {", wants_prayer_news" if prayer_news else ""}
+            {", language" if language else ""})
         SELECT p.id,
                {_chosen("for_whom_sealed", FOR_WHOM_INDEX)},
                {_pick(CATEGORIES, "((p.id * 31) %% 97) / 97.0")},
@@ -525,6 +528,7 @@ def _insert_requests(cursor, params: dict) -> None:
                {", CASE WHEN p.assigned THEN p.assigned_at END" if shared else ""}
                {", ''" if consent else ""}
                {", true" if prayer_news else ""}
+               {", ''" if language else ""}
         FROM bench_plan p
         ORDER BY p.id
         """,  # noqa: S608
