@@ -649,7 +649,8 @@ class NotificationPreferences(models.Model):
 class HeldNotification(models.Model):
     """One line of a user's next daily digest: a team e-mail held back
     because the user chose "once a day". Like every e-mail, it holds a
-    generic sentence and a link, never anything of a request.
+    generic sentence and a link, never anything of a request, written in the
+    user's language when it was held.
 
     `send_reminders` folds a user's unfolded lines into one `OutboxMessage`
     and stamps `folded_at` in the same transaction, so a line is mailed once

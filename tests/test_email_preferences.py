@@ -16,7 +16,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from requests_app import roles, services
+from requests_app import church, roles, services
 from requests_app.mail import compose, digest
 from requests_app.models import (
     Category,
@@ -199,10 +199,15 @@ def test_a_password_reset_is_sent_whatever_the_choices(team, client, django_capt
 def test_the_choices_are_read_in_one_query(team, django_assert_num_queries):
     users = list(team.values())
     _prefer(team["anna"], delivery=Delivery.DAILY)
+    church.current()  # the church's default language: cached, like every page's settings
     with django_assert_num_queries(1):
-        now, daily = compose.choose(users, "my_assignments")
-    assert [user.username for user in daily] == ["anna"]
-    assert sorted(user.username for user in now) == ["lydia", "priscilla", "simeon"]
+        chosen = compose.choose(users, "my_assignments")
+    assert [recipient.user.username for recipient in chosen if recipient.daily] == ["anna"]
+    assert sorted(recipient.user.username for recipient in chosen if not recipient.daily) == [
+        "lydia",
+        "priscilla",
+        "simeon",
+    ]
 
 
 # --- The daily digest -----------------------------------------------------------

@@ -1,7 +1,8 @@
 """Every language of the church (issue 15): the catalogs are whole, each page
 speaks the language chosen (a team member's own, the menu's, the browser's,
 else the church's), Arabic right to left, and e-mails go in the language of
-the person they are for: the requester's own, the church's for the team."""
+the person they are for: the requester's own, each team member's own (else
+the church's), from a page or from cron."""
 
 import html
 import re
@@ -17,8 +18,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from requests_app import church, roles
-from requests_app.mail import reminders
-from requests_app.models import NotificationPreferences, OutboxMessage, PrayerRequest, Status
+from requests_app.mail import digest, notifications, reminders
+from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest, Status
+from requests_app.team import members
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {"en", "es", "pt-br", "fr", "ko", "ar"}
@@ -337,6 +339,134 @@ def test_cron_writes_the_team_s_reminders_in_the_church_s_language(db, leader, a
     with translation.override("es"):
         assert reminder.subject == f"[Iglesia] {translation.gettext('Prayer reminder')}"
     assert "Prayer reminder" not in reminder.subject
+
+
+def speaking(user, code: str, **choices):
+    """`user`, with an address, whose own language (My settings) is `code`."""
+    with_address(user)
+    NotificationPreferences.objects.update_or_create(user=user, defaults={"language": code, **choices})
+    return user
+
+
+def mail_to(user, kind: str) -> OutboxMessage:
+    (message,) = [message for message in OutboxMessage.objects.filter(kind=kind) if message.to == user.email]
+    return message
+
+
+def in_language(code: str, message: str) -> str:
+    with translation.override(code):
+        return translation.gettext(message)
+
+
+def test_each_leader_reads_of_a_new_request_in_their_own_language(db, leader, django_assert_num_queries):
+    speaking(leader, "ko")
+    spanish = speaking(make_user("marta", roles.LEADERS), "es")
+    english = with_address(make_user("john", roles.LEADERS))
+    save_church(default_language="en")
+
+    Client(HTTP_ACCEPT_LANGUAGE="fr").post(
+        reverse("ask"), {"consent": "self", "for_whom": "Moi", "category": "health", "title": "Guérison"}
+    )
+
+    for user, code in ((leader, "ko"), (spanish, "es"), (english, "en")):
+        message = mail_to(user, "new_request")
+        assert message.subject.endswith(in_language(code, "A new prayer request is waiting")), code
+        assert in_language(code, "A new prayer request is waiting for intercessors.") in message.body_text, code
+        assert f'lang="{code}"' in message.body_html, code
+
+
+def test_one_insert_per_language_however_many_leaders(db, leader, django_assert_num_queries):
+    for number in range(6):
+        speaking(make_user(f"leader{number}", roles.LEADERS), ["ko", "es"][number % 2])
+    prayer_request = submit(confidential=False)
+    OutboxMessage.objects.all().delete()
+    church.current()
+
+    with django_assert_num_queries(3):  # the leaders with their choices; one INSERT per language
+        notifications.request_submitted(prayer_request)
+
+    assert OutboxMessage.objects.filter(kind="new_request").count() == 6
+
+
+def test_an_intercessor_hears_of_an_assignment_in_their_own_language(db, leader, assigned_intercessor):
+    speaking(assigned_intercessor, "pt-br")
+    save_church(default_language="es")
+    prayer_request = submit()
+
+    with translation.override("ar"):  # the leader who assigns works in Arabic
+        bring_to(prayer_request, Status.INTERCEDING, leader=leader, intercessor=assigned_intercessor)
+
+    message = mail_to(assigned_intercessor, "assigned")
+    assert message.subject.endswith(in_language("pt-br", "A prayer request has been assigned to you"))
+
+
+def test_the_daily_digest_speaks_its_reader_s_language(db, leader, assigned_intercessor):
+    speaking(assigned_intercessor, "fr", delivery=Delivery.DAILY)
+    speaking(leader, "es", delivery=Delivery.DAILY)
+    prayer_request = submit(confidential=False)
+    with translation.override("ko"):
+        bring_to(prayer_request, Status.INTERCEDING, leader=leader, intercessor=assigned_intercessor)
+
+    with translation.override("ar"):
+        digest.fold()
+
+    french = mail_to(assigned_intercessor, "digest")
+    assert french.subject.endswith(in_language("fr", "Your daily digest"))
+    assert in_language("fr", "A prayer request has been assigned to you.") in french.body_text
+    assert in_language("fr", "Since your last digest, here is what you asked to hear about once a day:") in (
+        french.body_text
+    )
+    spanish = mail_to(leader, "digest")
+    assert spanish.subject.endswith(in_language("es", "Your daily digest"))
+    assert in_language("es", "A new prayer request is waiting for intercessors.") in spanish.body_text
+
+
+def test_cron_writes_each_reminder_in_its_reader_s_language(db, leader, assigned_intercessor):
+    speaking(assigned_intercessor, "ko")
+    speaking(leader, "ar")
+    save_church(name="Iglesia", default_language="es")
+    prayer_request = submit(confidential=False)
+    bring_to(prayer_request, Status.INTERCEDING, leader=leader, intercessor=assigned_intercessor)
+    PrayerRequest.objects.filter(pk=prayer_request.pk).update(
+        entered_intercession_at="2026-01-01T00:00:00Z", last_prayed_at=None
+    )
+    submit(confidential=False)  # waiting for assignment: the leaders' summary has a line
+    PrayerRequest.objects.filter(status=Status.NEW).update(created_at="2026-01-01T00:00:00Z")
+
+    reminders.send()
+
+    reminder = mail_to(assigned_intercessor, "prayer_reminder")
+    assert reminder.subject == f"[Iglesia] {in_language('ko', 'Prayer reminder')}"
+    with translation.override("ko"):
+        line = translation.ngettext(
+            "%(count)s of your assignments has had no prayer from anyone for %(days)s days or more.",
+            "%(count)s of your assignments have had no prayer from anyone for %(days)s days or more.",
+            1,
+        ) % {"count": 1, "days": church.current().reminder_prayer_gap_days}
+    assert line in reminder.body_text
+    summary = mail_to(leader, "leaders_reminder")
+    assert summary.subject == f"[Iglesia] {in_language('ar', 'The team' + chr(39) + 's daily summary')}"
+    assert in_language("ar", "Where the team stands today:") in summary.body_text
+    assert '<html lang="ar" dir="rtl">' in summary.body_html
+
+
+def test_every_leader_reads_who_leads_now_in_their_own_language(db, leader):
+    speaking(leader, "fr")
+    newcomer = speaking(make_user("tabitha", roles.INTERCESSORS), "ko")
+
+    with translation.override("es"):
+        members.make_leader(newcomer, by=leader)
+    for user, code in ((leader, "fr"), (newcomer, "ko")):
+        message = mail_to(user, "leaders_changed")
+        assert message.subject.endswith(in_language(code, "A new leader of the intercession team")), code
+
+    OutboxMessage.objects.all().delete()
+    with translation.override("es"):
+        members.remove_leader(newcomer, by=leader)
+    for user, code in ((leader, "fr"), (newcomer, "ko")):
+        message = mail_to(user, "leaders_changed")
+        assert message.subject.endswith(in_language(code, "A leader of the intercession team has changed")), code
+    assert "/team/" not in mail_to(newcomer, "leaders_changed").body_text
 
 
 def test_a_team_member_without_an_account_language_is_never_guessed_from_the_actor(db, leader):

@@ -7,6 +7,8 @@ event), `digest` and `reminders` all write through here.
 """
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,22 +23,31 @@ from requests_app.mail import outbox
 from requests_app.models import Delivery, NotificationPreferences, OutboxMessage, PrayerRequest
 
 
+def shipped(code: str) -> bool:
+    return code in dict(settings.LANGUAGES)
+
+
 def church_language() -> str:
-    """The language the team's e-mails speak: the church's default (a team
-    member's own language for their e-mails is not applied yet)."""
+    """The church's default language: the e-mails of a team member who chose
+    none, and of someone with no account yet (an invitation)."""
     code = church.current().default_language
-    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    return code if shipped(code) else settings.LANGUAGE_CODE
+
+
+def member_language(prefs: NotificationPreferences) -> str:
+    """The language a team member's e-mails speak: their own (My settings),
+    else the church's."""
+    return prefs.language if shipped(prefs.language) else church_language()
 
 
 def requester_language(prayer_request: PrayerRequest) -> str:
     """The language a requester asked in (stored with the request), else the church's."""
     code = prayer_request.language
-    return code if code in dict(settings.LANGUAGES) else church_language()
+    return code if shipped(code) else church_language()
 
 
 def in_church_language(function):
-    """Compose in the church's language, whoever made the change (a French
-    visitor's request does not send the leaders a French e-mail) and
+    """Compose in the church's language, whoever made the change and
     outside any request (cron)."""
 
     @functools.wraps(function)
@@ -106,19 +117,41 @@ def preferences_of(users) -> dict[int, NotificationPreferences]:
     return {user.pk: saved.get(user.pk) or NotificationPreferences(user=user) for user in users}
 
 
-def choose(users, switch: str) -> tuple[list, list]:
-    """Split the users with an address who want e-mails of `switch` into
-    (now, daily digest), one per address."""
-    now, daily, seen = [], [], set()
+@dataclass(frozen=True)
+class Recipient:
+    """A team member an e-mail goes to: in which language, and whether it
+    waits for their daily digest."""
+
+    user: Any
+    language: str
+    daily: bool
+
+
+def choose(users, switch: str | None) -> list[Recipient]:
+    """The users with an address who want e-mails of `switch`, one per
+    address, each with their language and delivery (now or daily digest).
+    `switch` None: an e-mail nobody can turn off (who leads has changed),
+    sent to everyone now."""
+    chosen, seen = [], set()
     users = [user for user in users if user.email and user.is_active]
     preferences = preferences_of(users)
     for user in users:
         prefs = preferences[user.pk]
-        if user.email in seen or not getattr(prefs, switch):
+        if user.email in seen or (switch and not getattr(prefs, switch)):
             continue
         seen.add(user.email)
-        (daily if prefs.delivery == Delivery.DAILY else now).append(user)
-    return now, daily
+        daily = bool(switch) and prefs.delivery == Delivery.DAILY
+        chosen.append(Recipient(user, member_language(prefs), daily))
+    return chosen
+
+
+def by_language(recipients: list[Recipient]) -> list[tuple[str, list[Recipient]]]:
+    """The recipients in groups of one language, in the order they came:
+    each group's e-mail is written once, in its language."""
+    groups: dict[str, list[Recipient]] = {}
+    for recipient in recipients:
+        groups.setdefault(recipient.language, []).append(recipient)
+    return list(groups.items())
 
 
 def queue(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from requests_app.mail import compose
@@ -70,18 +70,19 @@ def _merged(lines) -> list[tuple[str, str]]:
     return merged
 
 
-@compose.in_church_language
 def fold(now: datetime | None = None) -> int:
-    """Fold each user's held lines into one digest e-mail. Returns how many
-    digests were queued."""
+    """Fold each user's held lines into one digest e-mail, in their language
+    (each line was written in it when it was held). Returns how many digests
+    were queued."""
     now = now or timezone.now()
     day = timezone.localdate(now)
     users = get_user_model().objects.in_bulk(
         set(HeldNotification.objects.filter(folded_at__isnull=True).values_list("user_id", flat=True))
     )
+    preferences = compose.preferences_of(list(users.values()))
     queued = 0
     for user_id, user in sorted(users.items()):
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(compose.member_language(preferences[user_id])):
             lines = list(
                 HeldNotification.objects.select_for_update()
                 .filter(user_id=user_id, folded_at__isnull=True)

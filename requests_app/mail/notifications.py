@@ -30,9 +30,11 @@ commits (`requests_app.mail.outbox`).
 The team's e-mails (leaders and intercessors) follow each user's
 `NotificationPreferences`, read in the same transaction: a switch turned off
 means no e-mail of that kind; "once a day" means the e-mail is held as a line
-of the user's daily digest (`requests_app.mail.digest`) instead of sent. The
-requester's e-mails follow `wants_updates`; their follow-up link is never
-optional.
+of the user's daily digest (`requests_app.mail.digest`) instead of sent.
+Each is written in the user's own language (My settings), else the church's:
+a team e-mail is composed once per language among its recipients. The
+requester's e-mails follow `wants_updates` and speak the language they asked
+in; their follow-up link is never optional.
 
 | e-mail                                  | preference switch   |
 |-----------------------------------------|---------------------|
@@ -46,10 +48,11 @@ optional.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -63,34 +66,44 @@ logger = logging.getLogger(__name__)
 
 REQUESTER_STAGES = (Status.BREAKTHROUGH, Status.ANSWERED, Status.CLOSED)
 
+# A team e-mail's (subject, sentence), written in the active language.
+Message = Callable[[], tuple[str, str]]
+
 
 def _to_team(
-    kind: str, switch: str, prayer_request: PrayerRequest, users, subject: str, sentence: str, link: str
+    kind: str, switch: str, prayer_request: PrayerRequest | None, users, message: Message, link: str
 ) -> list[OutboxMessage]:
-    """A team e-mail, as each user chose: now, held for the digest, or not at all."""
-    now, daily = compose.choose(users, switch)
-    digest.hold(kind, daily, sentence, link, prayer_request=prayer_request)
-    return compose.queue(
-        kind,
-        prayer_request,
-        [user.email for user in now],
-        subject,
-        sentence,
-        link,
-        settings_link=compose.site_link(reverse("my_settings")),
-    )
+    """A team e-mail, as each user chose: now, held for the digest, or not at
+    all, and in their own language (`message` is called once per language)."""
+    messages = []
+    for language, recipients in compose.by_language(compose.choose(users, switch)):
+        with translation.override(language):
+            subject, sentence = message()
+            daily = [recipient.user for recipient in recipients if recipient.daily]
+            digest.hold(kind, daily, sentence, link, prayer_request=prayer_request)
+            messages += compose.queue(
+                kind,
+                prayer_request,
+                [recipient.user.email for recipient in recipients if not recipient.daily],
+                subject,
+                sentence,
+                link,
+                settings_link=compose.site_link(reverse("my_settings")),
+            )
+    return messages
 
 
-@compose.in_church_language
 def request_submitted(prayer_request: PrayerRequest) -> list[OutboxMessage]:
-    if prayer_request.is_urgent:
-        subject = _("Urgent: a new prayer request is waiting")
-        sentence = _("A new urgent prayer request is waiting for intercessors.")
-    else:
-        subject = _("A new prayer request is waiting")
-        sentence = _("A new prayer request is waiting for intercessors.")
+    def message():
+        if prayer_request.is_urgent:
+            return (
+                _("Urgent: a new prayer request is waiting"),
+                _("A new urgent prayer request is waiting for intercessors."),
+            )
+        return _("A new prayer request is waiting"), _("A new prayer request is waiting for intercessors.")
+
     link = compose.site_link(reverse("triage"))
-    return _to_team("new_request", "new_requests", prayer_request, compose.leaders(), subject, sentence, link)
+    return _to_team("new_request", "new_requests", prayer_request, compose.leaders(), message, link)
 
 
 @compose.in_requester_language
@@ -147,15 +160,15 @@ def followup_links(address: str, issued: list[tuple[PrayerRequest, str]]) -> Out
     return compose.queue_lines("followup_links", address, _("Your new follow-up links"), intro, lines, warning=warning)
 
 
-@compose.in_church_language
 def assigned(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
     link = compose.site_link(reverse("request_detail", args=[prayer_request.pk]))
-    sentence = _("A prayer request has been assigned to you.")
-    subject = _("A prayer request has been assigned to you")
-    return _to_team("assigned", "my_assignments", prayer_request, intercessors, subject, sentence, link)
+
+    def message():
+        return _("A prayer request has been assigned to you"), _("A prayer request has been assigned to you.")
+
+    return _to_team("assigned", "my_assignments", prayer_request, intercessors, message, link)
 
 
-@compose.in_church_language
 def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMessage]:
     """To the intercessor; to the leaders too when the intercessor released
     themselves (a leader who released knows already)."""
@@ -165,8 +178,10 @@ def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMe
         "my_assignments",
         prayer_request,
         [intercessor],
-        _("You have been released from a prayer request"),
-        _("You are no longer assigned to a prayer request. Thank you for standing in the gap."),
+        lambda: (
+            _("You have been released from a prayer request"),
+            _("You are no longer assigned to a prayer request. Thank you for standing in the gap."),
+        ),
         link,
     )
     if by.pk == intercessor.pk:
@@ -175,14 +190,15 @@ def released(prayer_request: PrayerRequest, intercessor, *, by) -> list[OutboxMe
             "releases",
             prayer_request,
             [user for user in compose.leaders() if user.pk != intercessor.pk and user.email != intercessor.email],
-            _("An intercessor released an assignment"),
-            _("An intercessor can no longer carry one of their assignments: it may need someone else."),
+            lambda: (
+                _("An intercessor released an assignment"),
+                _("An intercessor can no longer carry one of their assignments: it may need someone else."),
+            ),
             compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
         )
     return messages
 
 
-@compose.in_church_language
 def flagged(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     """An intercessor flagged a board request as unsuitable: it is off the
     board and waits, like a new request, for a leader to look (the same
@@ -192,16 +208,17 @@ def flagged(prayer_request: PrayerRequest) -> list[OutboxMessage]:
         "new_requests",
         prayer_request,
         compose.leaders(),
-        _("A request on the team board was flagged for review"),
-        _(
-            "An intercessor flagged a request on the team board as unsuitable for it. It is off the board until a "
-            "leader looks at it: share it with the team again, or keep it off the board."
+        lambda: (
+            _("A request on the team board was flagged for review"),
+            _(
+                "An intercessor flagged a request on the team board as unsuitable for it. It is off the board "
+                "until a leader looks at it: share it with the team again, or keep it off the board."
+            ),
         ),
         compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
     )
 
 
-@compose.in_church_language
 def withdrawn(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage]:
     """The requester took their request back (deleted it through their
     link): its intercessors, released from it, are told; nothing of it."""
@@ -210,24 +227,24 @@ def withdrawn(prayer_request: PrayerRequest, intercessors) -> list[OutboxMessage
         "my_assignments",
         prayer_request,
         intercessors,
-        _("A prayer request has been withdrawn"),
-        _(
-            "The person who asked has withdrawn a prayer request you were interceding for, and you are no longer "
-            "assigned to it. Thank you for standing in the gap."
+        lambda: (
+            _("A prayer request has been withdrawn"),
+            _(
+                "The person who asked has withdrawn a prayer request you were interceding for, and you are no "
+                "longer assigned to it. Thank you for standing in the gap."
+            ),
         ),
         compose.site_link(reverse("my_assignments")),
     )
 
 
-@compose.in_church_language
 def requester_update(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     return _to_team(
         "requester_update",
         "requester_updates",
         prayer_request,
         compose.leaders(),
-        _("A requester has posted an update"),
-        _("The person who asked for prayer has written an update."),
+        lambda: (_("A requester has posted an update"), _("The person who asked for prayer has written an update.")),
         compose.site_link(reverse("request_detail", args=[prayer_request.pk])),
     )
 
@@ -273,7 +290,6 @@ def note_for_requester(prayer_request: PrayerRequest) -> list[OutboxMessage]:
     )
 
 
-@compose.in_church_language
 def status_moved(prayer_request: PrayerRequest, to_status: str, *, actor) -> list[OutboxMessage]:
     """A move by the team tells the requester of the stages they care about;
     a move by the requester (a praise report, a withdrawal) tells the leaders."""
@@ -282,7 +298,6 @@ def status_moved(prayer_request: PrayerRequest, to_status: str, *, actor) -> lis
     return stage_changed(prayer_request, to_status)
 
 
-@compose.in_church_language
 def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> list[OutboxMessage]:
     if isinstance(actor, Requester):
         return requester_update(prayer_request)
@@ -291,45 +306,47 @@ def note_posted(prayer_request: PrayerRequest, visibility: str, *, actor) -> lis
     return []
 
 
-@compose.in_church_language
 def leaders_changed(member, *, now_leader: bool, by) -> list[OutboxMessage]:
     """Who leads has changed (`requests_app.team`): every active leader is
     told, the person too, with no switch to turn it off: nobody should become
     or stop being a leader without the others knowing. Who, by whom (`by`
-    None: `create_leader` on the server) and when; nothing else."""
-    values = {
-        "name": _name_of(member),
-        "by": _name_of(by) if by is not None else _("a command run on the server"),
-        "when": date_format(timezone.localtime(), "DATETIME_FORMAT"),
-    }
-    if now_leader:
-        subject = _("A new leader of the intercession team")
-        sentence = _("%(name)s is now a leader of the intercession team (by %(by)s, %(when)s).") % values
-    else:
-        subject = _("A leader of the intercession team has changed")
-        sentence = _("%(name)s is no longer a leader of the intercession team (by %(by)s, %(when)s).") % values
-    settings_link = compose.site_link(reverse("my_settings"))
-    leaders = [user.email for user in compose.leaders()]
-    messages = compose.queue(
-        "leaders_changed",
-        None,
-        list(dict.fromkeys(leaders)),
-        subject,
-        sentence,
-        compose.site_link(reverse("team")),
-        settings_link=settings_link,
-    )
+    None: `create_leader` on the server) and when, in each reader's language;
+    nothing else."""
+    when = timezone.localtime()
+
+    def written(recipients: list[compose.Recipient], link: str) -> list[OutboxMessage]:
+        messages = []
+        for language, group in compose.by_language(recipients):
+            with translation.override(language):
+                values = {
+                    "name": _name_of(member),
+                    "by": _name_of(by) if by is not None else _("a command run on the server"),
+                    "when": date_format(when, "DATETIME_FORMAT"),
+                }
+                if now_leader:
+                    subject = _("A new leader of the intercession team")
+                    sentence = _("%(name)s is now a leader of the intercession team (by %(by)s, %(when)s).") % values
+                else:
+                    subject = _("A leader of the intercession team has changed")
+                    sentence = (
+                        _("%(name)s is no longer a leader of the intercession team (by %(by)s, %(when)s).") % values
+                    )
+                messages += compose.queue(
+                    "leaders_changed",
+                    None,
+                    [recipient.user.email for recipient in group],
+                    subject,
+                    sentence,
+                    link,
+                    settings_link=compose.site_link(reverse("my_settings")),
+                )
+        return messages
+
+    leaders = compose.leaders()
+    messages = written(compose.choose(leaders, None), compose.site_link(reverse("team")))
     # Someone who no longer leads cannot open the team page: their start page.
-    if member.is_active and member.email and member.email not in leaders:
-        messages += compose.queue(
-            "leaders_changed",
-            None,
-            [member.email],
-            subject,
-            sentence,
-            compose.site_link(reverse("home")),
-            settings_link=settings_link,
-        )
+    if member.is_active and member.email and member.email not in {user.email for user in leaders}:
+        messages += written(compose.choose([member], None), compose.site_link(reverse("home")))
     return messages
 
 

@@ -33,9 +33,9 @@ from django.db import transaction
 from django.db.models import Count, DateTimeField, F, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from requests_app import church
 from requests_app.mail import compose, digest
@@ -156,23 +156,25 @@ def leader_summary(now: datetime) -> LeaderSummary:
 
 
 def _send(kind: str, users, switch: str, subject: str, intro: str, lines_for, day) -> tuple[int, int]:
-    """Queue or hold each user's keyed e-mail once a day. Returns (queued, held)."""
+    """Queue or hold each user's keyed e-mail once a day, in their language
+    (`subject` and `intro` are messages of the catalog, `lines_for(user)`
+    writes in the active language). Returns (queued, held)."""
     queued = held = 0
-    now_users, daily_users = compose.choose(users, switch)
-    for user in now_users + daily_users:
+    for recipient in compose.choose(users, switch):
+        user = recipient.user
         key = f"reminder:{kind}:{user.pk}:{day}"
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(recipient.language):
             if digest.already_sent(key):
                 continue
             lines = lines_for(user)
-            if user in daily_users:
+            if recipient.daily:
                 held += digest.hold_once(f"{kind}_reminder", user, lines, key)
             else:
-                queued += compose.queue_summary(f"{kind}_reminder", user, subject, intro, lines, key) is not None
+                message = compose.queue_summary(f"{kind}_reminder", user, _(subject), _(intro), lines, key)
+                queued += message is not None
     return queued, held
 
 
-@compose.in_church_language
 def send(now: datetime | None = None) -> Outcome:
     """Queue today's reminders, then fold the day's digests."""
     now = now or timezone.now()
@@ -196,21 +198,21 @@ def send(now: datetime | None = None) -> Outcome:
         "prayer",
         intercessors,
         "prayer_reminders",
-        _("Prayer reminder"),
-        _("Intercession goes on until the answer is seen. Some of your requests are waiting for prayer:"),
+        gettext_noop("Prayer reminder"),
+        gettext_noop("Intercession goes on until the answer is seen. Some of your requests are waiting for prayer:"),
         prayer_lines,
         day,
     )
 
-    lines = leader_summary(now).lines()
-    if lines:
+    summary = leader_summary(now)
+    if summary.lines():
         outcome.leaders_queued, outcome.leaders_held = _send(
             "leaders",
             compose.leaders(),
             "leader_summary",
-            _("The team's daily summary"),
-            _("Where the team stands today:"),
-            lambda user: lines,
+            gettext_noop("The team's daily summary"),
+            gettext_noop("Where the team stands today:"),
+            lambda user: summary.lines(),
             day,
         )
 
