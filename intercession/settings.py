@@ -299,6 +299,8 @@ TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each language's way of writing dates (intercession/formats/).
+FORMAT_MODULE_PATH = ["intercession.formats"]
 
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"

@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from requests_app import roles
@@ -507,7 +507,9 @@ class StatusUpdate(models.Model):
         a marker of why (`requests_app.services.ERASED_*`)."""
         why, _colon, days = self.note.partition(":")
         if why == "retention":
-            return gettext("Text erased after %(days)s days") % {"days": days}
+            count = int(days) if days.isdigit() else 0
+            erased = ngettext("Text erased after %(days)s day", "Text erased after %(days)s days", count)
+            return erased % {"days": days}
         if why == "requester":
             return gettext("Erased at the requester's request")
         return gettext("Erased by a leader")

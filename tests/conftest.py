@@ -18,6 +18,7 @@ from django.core.signals import setting_changed
 from django.db import connection
 from django.dispatch import receiver
 from django.test import override_settings
+from django.utils import translation
 from fault_helpers import AppServer, app_env, manage
 
 from requests_app import church, roles, services
@@ -47,6 +48,14 @@ def _church_follows_the_settings(setting, **kwargs):
     # change (the `settings` fixture): the cached settings go with them.
     if setting.startswith("INTERCESSION_"):
         church.forget()
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_site():
+    # A page leaves its language active in the thread (Django's middleware
+    # does too: the next request chooses again), and a test after an Arabic
+    # page would speak Arabic: each test starts in the site's language.
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True, scope="session")

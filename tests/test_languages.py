@@ -4,6 +4,7 @@ else the church's), Arabic right to left, and e-mails go in the language of
 the person they are for: the requester's own, each team member's own (else
 the church's), from a page or from cron."""
 
+import ast
 import html
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from requests_app import church, roles
 from requests_app.mail import digest, notifications, reminders
@@ -493,3 +494,309 @@ def test_what_people_wrote_takes_its_own_direction_on_an_arabic_page(client, lea
     assert '<p dir="auto" class="request-details">' in content
     triage = client.get(reverse("request_list")).content.decode()
     assert '<a dir="auto" href="' in triage
+
+
+# --- Dates as each language writes them; charts that read right to left ----------
+
+NAMED_FORMATS = {"DATE_FORMAT", "DATETIME_FORMAT", "SHORT_DATE_FORMAT", "SHORT_DATETIME_FORMAT", "TIME_FORMAT",
+                 "MONTH_DAY_FORMAT", "DAY_MONTH_FORMAT", "WEEKDAY_DATE_FORMAT"}  # fmt: skip
+
+
+def test_templates_name_a_date_format_and_never_spell_one_out():
+    used, spelled = set(), []
+    for path in (ROOT / "templates").rglob("*.*"):
+        for match in re.finditer(r"\|(?:date|time):(\"[^\"]*\"|'[^']*')", path.read_text()):
+            name = match.group(1)[1:-1]
+            if name in NAMED_FORMATS:
+                used.add(name)
+            elif name != "Y-m-d":  # a <time datetime>'s machine-readable day
+                spelled.append(f"{path.relative_to(ROOT)}: {name}")
+    assert spelled == []
+    assert {"SHORT_DATE_FORMAT", "DATETIME_FORMAT", "DAY_MONTH_FORMAT", "WEEKDAY_DATE_FORMAT"} <= used
+
+
+@pytest.mark.parametrize("code", sorted(SHIPPED))
+def test_every_language_has_every_date_format_the_pages_name(code):
+    from django.utils import formats
+
+    for name in NAMED_FORMATS:
+        written = formats.get_format(name, lang=code)
+        assert written != name, (code, name)  # an unknown name comes back as itself: a literal format
+
+
+@pytest.mark.parametrize(
+    ("code", "day", "day_and_time"),
+    [
+        ("en", "2 December 2026", "2 Dec 2026, 14:30"),
+        ("es", "2 de diciembre de 2026", "02/12/2026 14:30"),
+        ("pt-br", "2 de Dezembro de 2026", "02/12/2026 14:30"),
+        ("fr", "2 décembre 2026", "02/12/2026 14:30"),
+        ("ko", "2026년 12월 2일", "2026-12-2 14:30"),
+        ("ar", "2 ديسمبر، 2026", "02\u200f/12\u200f/2026 2:30 م"),
+    ],
+)
+def test_dates_are_written_as_each_language_writes_them(code, day, day_and_time):
+    from datetime import datetime
+
+    from django.template import Context, Template
+
+    moment = datetime(2026, 12, 2, 14, 30)
+    template = Template('{{ moment|date:"DATE_FORMAT" }}|{{ moment|date:"SHORT_DATETIME_FORMAT" }}')
+    with translation.override(code):
+        assert template.render(Context({"moment": moment})) == f"{day}|{day_and_time}"
+
+
+def test_a_request_page_dates_its_story_in_the_reader_s_language(client, leader, busy):
+    client.force_login(leader)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    content = client.get(reverse("request_detail", args=[busy.pk])).content.decode()
+    with translation.override("fr"):
+        month = translation.gettext(timezone.localtime(busy.created_at).strftime("%B"))
+    assert re.search(rf"\d{{1,2}} {month}|\d\d/\d\d/\d{{4}}", content)
+    assert " Dec " not in content
+    assert "December" not in content
+
+
+def chart_columns(content: str) -> list[float]:
+    weekly = re.search(r'<svg[^>]*aria-labelledby="chart-weekly-title.*?</svg>', content, re.S).group(0)
+    return [float(x) for x in re.findall(r'<rect x="([\d.]+)"', weekly)]
+
+
+def test_the_charts_read_right_to_left_on_an_arabic_page(client, leader, busy):
+    client.force_login(leader)
+    english = client.get(reverse("dashboard")).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ar"
+    arabic = client.get(reverse("dashboard")).content.decode()
+
+    # This week's column (the last drawn) is on the right in English, on the left in Arabic, mirrored.
+    assert chart_columns(english)
+    assert chart_columns(arabic)
+    assert chart_columns(english)[-1] > 200 > chart_columns(arabic)[-1]
+    assert 'direction="rtl"' in arabic
+    assert 'direction="ltr"' in english
+    # Names keep their own reading order inside the mirrored load chart.
+    assert "\u2068" in arabic
+
+
+# --- Nothing meant for people left unmarked ---------------------------------------
+
+# What a template may hold outside {% translate %} and {% blocktranslate %}:
+# template code, comments, scripts and markup.
+NOT_READ = [r"{%\s*comment\s*%}.*?{%\s*endcomment\s*%}", r"{#.*?#}",
+            r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}",
+            r"<script.*?</script>", r"<style.*?</style>", r"{%.*?%}", r"{{.*?}}"]  # fmt: skip
+READ_ATTRIBUTES = re.compile(r'\b(?:title|aria-label|aria-description|placeholder|alt)="([^"]*)"')
+
+
+def unmarked_in_template(source: str) -> list[str]:
+    for pattern in NOT_READ:
+        source = re.sub(pattern, " ", source, flags=re.S)
+    attributes = [value for value in READ_ATTRIBUTES.findall(source) if re.search(r"[A-Za-z]{2,}", value)]
+    text = re.sub(r"<[^>]*>", "\n", source)
+    return attributes + [line.strip() for line in text.splitlines() if re.search(r"[A-Za-z]{2,}", line)]
+
+
+def test_every_template_s_words_are_marked_for_translation():
+    unmarked = {
+        str(path.relative_to(ROOT)): words
+        for path in sorted((ROOT / "templates").rglob("*.*"))
+        if (words := unmarked_in_template(path.read_text()))
+    }
+    assert unmarked == {}
+
+
+def test_the_template_check_finds_words_left_unmarked():
+    assert unmarked_in_template('<p>Pray now</p><a title="Open it" href="/">{% translate "Fine" %}</a>') == [
+        "Open it",
+        "Pray now",
+    ]
+    assert unmarked_in_template("{% blocktranslate %}Fine {{ x }}{% endblocktranslate %}<b>{{ name }}</b>") == []
+
+
+# Calls whose words reach people: messages on the next page, form errors and
+# labels, the refusals a service raises (shown on the page), model and form
+# names. Not log lines (for whoever runs the server) nor PermissionDenied and
+# Http404, whose words no page shows (403.html and 404.html say their own).
+MESSAGES = {"success", "error", "info", "warning", "add_message"}
+
+
+def refusals() -> set[str]:
+    """ValidationError, IntercessionError and every class of the app that
+    derives from one (its words are shown on the page that refused)."""
+    classes = {
+        node.name: {getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}
+        for path in (ROOT / "requests_app").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+    }
+    found = {"ValidationError", "IntercessionError"}
+    while grown := {name for name, bases in classes.items() if bases & found} - found:
+        found |= grown
+    return found
+
+
+SHOWN_CALLS = MESSAGES | refusals()
+SHOWN_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label", "placeholder"}
+# Raised and caught at once, never shown: requests_app/team/accounts.py.
+CAUGHT_AT_ONCE = {"invisible characters"}
+
+
+def reads_as_words(node) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(re.search(r"[A-Za-z]{2,}", node.value))
+        and not re.fullmatch(r"[a-z_]+", node.value)  # a code (church_settings' refusals), not words
+        and node.value not in CAUGHT_AT_ONCE
+    )
+
+
+def unmarked_in_python(source: str) -> list[str]:
+    unmarked = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+        owner = getattr(function, "value", None)
+        on = getattr(owner, "id", "") or getattr(owner, "attr", "")
+        if name in SHOWN_CALLS and "log" not in on.lower():
+            unmarked += [arg.value for arg in node.args if reads_as_words(arg)]
+        unmarked += [kw.value.value for kw in node.keywords if kw.arg in SHOWN_KEYWORDS and reads_as_words(kw.value)]
+    return unmarked
+
+
+def test_every_python_string_meant_for_people_is_marked_for_translation():
+    unmarked = {
+        str(path.relative_to(ROOT)): words
+        for path in sorted((ROOT / "requests_app").rglob("*.py"))
+        if "migrations" not in path.parts and (words := unmarked_in_python(path.read_text()))
+    }
+    assert unmarked == {}
+
+
+def test_the_python_check_finds_strings_left_unmarked():
+    source = """
+messages.success(request, "Saved.")
+messages.success(request, _("Fine."))
+logger.warning("for the server: %s", x)
+forms.CharField(label="Your name", help_text=_("Fine"))
+raise ValidationError("Not an address.")
+"""
+    assert unmarked_in_python(source) == ["Saved.", "Your name", "Not an address."]
+
+
+def test_403_and_404_pages_never_show_an_exception_s_words():
+    for name in ("403.html", "404.html"):
+        assert "exception" not in (ROOT / "templates" / name).read_text()
+
+
+# --- Every page of the access matrix, in every language --------------------------
+
+
+def first_allowed_reader(name: str, kinds) -> tuple[str, str] | None:
+    """(persona, kind) of the access matrix whom `name` shows a page to, the
+    leader first (who sees the most)."""
+    from test_access_matrix import ROWS
+
+    _kinds, rule = ROWS[name]
+    for persona in ("leader", "assigned", "requester", "anonymous", "superuser"):
+        for kind in kinds:
+            if rule(persona, kind, "get") == 200:
+                return persona, kind
+    return None
+
+
+@pytest.mark.parametrize("code", sorted(TRANSLATIONS))
+def test_every_page_of_the_access_matrix_speaks_every_language(db, code):
+    from test_access_matrix import ANONYMOUS_CLIENTS, ROWS, World
+
+    world = World()
+    direction = "rtl" if code == "ar" else "ltr"
+    seen = []
+    for name, (kinds, _rule) in sorted(ROWS.items()):
+        reader = first_allowed_reader(name, [kind if kind != "-" else "public" for kind in kinds])
+        if reader is None:
+            continue  # a POST-only action, or a page nobody is shown
+        persona, kind = reader
+        client = Client(HTTP_ACCEPT_LANGUAGE=code)
+        if persona not in ANONYMOUS_CLIENTS:
+            client.force_login(world.users[persona])
+            NotificationPreferences.objects.update_or_create(user=world.users[persona], defaults={"language": code})
+        response = client.get(world.url(name, persona, kind))
+        assert response.status_code == 200, name
+        if not response["Content-Type"].startswith("text/html"):
+            continue  # the church's stylesheet, exports, the health check
+        content = response.content.decode()
+        assert html_tag(content) == f'<html lang="{code}" dir="{direction}">', name
+        assert english_left(content, code) == [], name
+        seen.append(name)
+    assert len(seen) >= 30, seen
+
+    # And the pages that refuse: not found, forbidden.
+    client = Client(HTTP_ACCEPT_LANGUAGE=code)
+    client.force_login(world.users["other"])
+    for path, status in ((reverse("request_detail", args=[10**6]), 404), (reverse("triage"), 403)):
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert html_tag(response.content.decode()) == f'<html lang="{code}" dir="{direction}">', path
+        assert english_left(response.content.decode(), code) == [], path
+
+
+def test_the_error_page_speaks_the_visitor_s_language(db, settings):
+    settings.ROOT_URLCONF = "tests.urls_that_fail"
+    response = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="ar").get("/boom/")
+
+    assert response.status_code == 500
+    content = response.content.decode()
+    assert html_tag(content) == '<html lang="ar" dir="rtl">'
+    assert in_language("ar", "Something went wrong on our side") in content
+    assert "bootstrap.rtl" in content
+
+
+# --- Plural forms -------------------------------------------------------------------
+
+PLURAL_FORMS = {
+    "es": "nplurals=2; plural=(n != 1);",
+    "pt-br": "nplurals=2; plural=(n > 1);",  # Brazilian Portuguese: 0 and 1 are singular
+    "fr": "nplurals=2; plural=(n > 1);",
+    "ko": "nplurals=1; plural=0;",
+    "ar": "nplurals=6; plural=n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : "
+    "n%100>=11 && n%100<=99 ? 4 : 5;",
+}
+# Placeholders that are an amount of something: the message must be plural.
+AMOUNTS = re.compile(r"%\((count|counter|days|hours|minutes|weeks)\)|{{ ?(count|counter) ?}}")
+
+
+@pytest.mark.parametrize("code", sorted(TRANSLATIONS))
+def test_each_catalog_has_its_language_s_plural_rule_and_every_form(code):
+    po = catalog(code)
+    assert po.metadata["Plural-Forms"] == PLURAL_FORMS[code]
+    forms = int(PLURAL_FORMS[code].split(";")[0].split("=")[1])
+    for entry in po:
+        if entry.msgid_plural:
+            assert sorted(entry.msgstr_plural) == list(range(forms)), entry.msgid
+            assert all(form.strip() for form in entry.msgstr_plural.values()), entry.msgid
+
+
+def test_every_message_that_counts_is_plural():
+    singular = [entry.msgid for entry in catalog("fr") if not entry.msgid_plural and AMOUNTS.search(entry.msgid)]
+    assert singular == []
+
+
+def test_arabic_says_two_and_a_few_differently():
+    """Arabic has a dual (2) and a plural of 3 to 10: a message whose forms
+    for them are the same was not translated as Arabic counts."""
+    invariant = {"%(counter)s is over capacity. The table below gives each one."}  # "N of them": one form
+    same = [
+        entry.msgid
+        for entry in catalog("ar")
+        if entry.msgid_plural and entry.msgstr_plural[2] == entry.msgstr_plural[3] and entry.msgid not in invariant
+    ]
+    assert same == []
+
+
+@pytest.mark.parametrize(("count", "expected"), [(1, "1 jour"), (2, "2 jours"), (0, "0 jour")])
+def test_a_plural_reads_right_in_french_for_zero_one_and_more(count, expected):
+    with translation.override("fr"):
+        assert translation.ngettext("%(count)d day", "%(count)d days", count) % {"count": count} == expected

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from requests_app.mail import compose
 from requests_app.models import HeldNotification, OutboxMessage, PrayerRequest
@@ -65,7 +66,10 @@ def _merged(lines) -> list[tuple[str, str]]:
     merged = []
     for (sentence, link), count in counts.items():
         if count > 1:
-            sentence = _("%(sentence)s (%(count)s times)") % {"sentence": sentence, "count": count}
+            sentence = ngettext("%(sentence)s (%(count)s time)", "%(sentence)s (%(count)s times)", count) % {
+                "sentence": sentence,
+                "count": count,
+            }
         merged.append((sentence, link))
     return merged
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from requests_app import roles, services
 from requests_app.exceptions import IntercessionError, NotAllowed
@@ -35,7 +36,13 @@ def _checked_reason(reason: str) -> str:
         raise ValidationError(_("Give a short reason."), code="no_reason")
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
-            _("Keep the reason to %(count)s characters.") % {"count": REASON_MAX_LENGTH}, code="reason_too_long"
+            ngettext(
+                "Keep the reason to %(count)s character.",
+                "Keep the reason to %(count)s characters.",
+                REASON_MAX_LENGTH,
+            )
+            % {"count": REASON_MAX_LENGTH},
+            code="reason_too_long",
         )
     return reason
 

@@ -3,13 +3,17 @@
 No script and no style: shapes carry SVG presentation attributes (`fill`,
 `stroke`), so the strict Content-Security-Policy holds, and the charts print.
 Each chart scales to its container through its viewBox, and is followed in
-the template by a table with the same numbers.
+the template by a table with the same numbers. On a right-to-left page
+(Arabic) each chart is drawn mirrored, as its readers read: the latest week
+on the left, names on the right and bars growing leftwards; its text
+anchors follow the page's direction, so they mirror with it.
 """
 
 import math
 from datetime import timedelta
 
 from django import template
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -34,6 +38,25 @@ def nice_maximum(largest: int, *, ticks: int = 4) -> tuple[int, int]:
     return step * math.ceil(largest / step), step
 
 
+class Axis:
+    """Where an x drawn left to right lands on this page: the same, or
+    mirrored on a right-to-left page."""
+
+    def __init__(self):
+        self.rtl = translation.get_language_bidi()
+
+    def x(self, x: float) -> float:
+        return round(WIDTH - x if self.rtl else x, 1)
+
+    def left_edge(self, x: float, width: float) -> float:
+        """The left edge of a shape drawn from `x`, `width` wide."""
+        return self.x(x + width if self.rtl else x)
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+
 @register.inclusion_tag("requests_app/_chart_weekly.html")
 def weekly_chart(weeks) -> dict:
     """Columns: prayers logged in each week, the latest on the right. Every
@@ -43,6 +66,7 @@ def weekly_chart(weeks) -> dict:
     top_value, step = nice_maximum(max((week.prayers for week in weeks), default=0))
     slot = plot_width / max(len(weeks), 1)
     bar_width = slot * 0.65
+    axis = Axis()
     columns = []
     for number, week in enumerate(weeks):
         bar_height = plot_height * week.prayers / top_value
@@ -50,11 +74,11 @@ def weekly_chart(weeks) -> dict:
         columns.append(
             {
                 "week": week,
-                "x": round(x, 1),
+                "x": axis.left_edge(x, bar_width),
                 "y": round(top + plot_height - bar_height, 1),
                 "width": round(bar_width, 1),
                 "height": round(bar_height, 1),
-                "middle": round(x + bar_width / 2, 1),
+                "middle": axis.x(x + bar_width / 2),
                 "labelled": (len(weeks) - 1 - number) % 2 == 0,
             }
         )
@@ -68,9 +92,10 @@ def weekly_chart(weeks) -> dict:
         "gridlines": gridlines,
         "width": WIDTH,
         "height": height,
-        "left": left,
-        "axis_label_x": left - 6,
-        "right_edge": WIDTH - right,
+        "direction": axis.direction,
+        "left": axis.x(left),
+        "axis_label_x": axis.x(left - 6),
+        "right_edge": axis.x(WIDTH - right),
         "baseline": top + plot_height,
         "label_y": height - 10,
         "total": sum(week.prayers for week in weeks),
@@ -79,7 +104,11 @@ def weekly_chart(weeks) -> dict:
 
 
 def _short(name: str, limit: int = 15) -> str:
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    """A name cut to fit its label, isolated (FSI … PDI) so that it reads in
+    its own direction whatever the page's: "Esther Lindqvi…" on an Arabic
+    page, not "…Esther Lindqvi"."""
+    short = name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    return f"\u2068{short}\u2069"
 
 
 @register.inclusion_tag("requests_app/_chart_load.html")
@@ -89,6 +118,7 @@ def load_chart(intercessors) -> dict:
     row_height, top, label_right, bar_left, bar_right = 30, 6, 122, 130, 336
     scale_top = max([1, *(member.load for member in intercessors), *(member.capacity for member in intercessors)])
     unit = (bar_right - bar_left) / scale_top
+    axis = Axis()
     rows = []
     for number, member in enumerate(intercessors):
         middle = top + row_height * number + row_height / 2
@@ -100,9 +130,11 @@ def load_chart(intercessors) -> dict:
                 "bar_y": round(middle - 7, 1),
                 "mark_top": round(middle - 10, 1),
                 "mark_bottom": round(middle + 10, 1),
+                "load_x": axis.left_edge(bar_left, member.load * unit),
                 "load_width": round(member.load * unit, 1),
+                "track_x": axis.left_edge(bar_left, member.capacity * unit),
                 "track_width": round(member.capacity * unit, 1),
-                "capacity_x": round(bar_left + member.capacity * unit, 1),
+                "capacity_x": axis.x(bar_left + member.capacity * unit),
                 "over": member.load > member.capacity,
             }
         )
@@ -110,9 +142,11 @@ def load_chart(intercessors) -> dict:
         "rows": rows,
         "width": WIDTH,
         "height": top * 2 + row_height * len(rows),
-        "label_right": label_right,
-        "bar_left": bar_left,
-        "value_x": bar_right + 8,
+        "direction": axis.direction,
+        "label_right": axis.x(label_right),
+        "value_x": axis.x(bar_right + 8),
+        # The capacity mark in the legend's 14-wide swatch, near its far end.
+        "legend_mark_x": 2 if axis.rtl else 12,
         "over_count": sum(row["over"] for row in rows),
         "colors": {"ink": INK, "muted": MUTED_INK, "bar": BAR, "over": OVER_CAPACITY, "track": TRACK},
     }

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from requests_app import roles
 from requests_app.models import LinkPurpose
@@ -76,7 +77,12 @@ class Command(BaseCommand):
         ]
         lines = [
             "",
-            _("The link to choose a password (it works once, for %(hours)d hours):") % {"hours": hours},
+            ngettext(
+                "The link to choose a password (it works once, for %(hours)d hour):",
+                "The link to choose a password (it works once, for %(hours)d hours):",
+                hours,
+            )
+            % {"hours": hours},
             "",
             f"    {link}",
             "",
