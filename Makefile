@@ -27,8 +27,10 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 # the .mo files are not committed.
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
-$(CATALOGS): %.mo: %.po $(BIN)/.installed
-	DJANGO_DEBUG=1 $(BIN)/python manage.py compile_catalogs
+# One run compiles every stale one (a grouped target, GNU make 4.3), then
+# marks them all newer than every catalog.
+$(CATALOGS) &: $(wildcard locale/*/LC_MESSAGES/django.po) $(BIN)/.installed
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compile_catalogs && touch $(CATALOGS)
 
 ## Serve the app with demo data on http://$(HOST):$(PORT) (e.g. make run HOST=0.0.0.0 PORT=8080)
 run: export DJANGO_DEBUG ?= 1
