@@ -173,13 +173,41 @@ def _find_deep_page(client, start: str) -> tuple[str, int]:
     return url, number
 
 
-def _timed(call, expected: int, url: str) -> float:
+def _backend_cpu_ns(connection) -> tuple[int | None, int]:
+    """(pid, nanoseconds on a CPU so far) of this connection's PostgreSQL
+    backend, from /proc/<pid>/schedstat (loopback: the same machine); (None,
+    0) on SQLite or where it cannot be read."""
+    if connection.vendor != "postgresql":
+        return None, 0
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    try:
+        with open(f"/proc/{pid}/schedstat") as schedstat:
+            return pid, int(schedstat.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None, 0
+
+
+def _timed(call, expected: int, url: str) -> tuple[float, float, float]:
+    """(wall ms, server CPU ms, of which PostgreSQL ms) of one call. Server
+    CPU is this thread's CPU (Django, and the test client around it) plus the
+    PostgreSQL backend's: it stays put when the machine is busy, wall time
+    does not. A call that changed backends (a reconnection) counts the
+    thread only."""
+    from django.db import connection
+
+    pid, db_before = _backend_cpu_ns(connection)
+    cpu_started = time.thread_time_ns()
     started = time.perf_counter()
     response = call()
     elapsed = (time.perf_counter() - started) * 1000
+    thread_ms = (time.thread_time_ns() - cpu_started) / 1e6
     if response.status_code != expected:
         raise RuntimeError(f"answered {response.status_code}, expected {expected} ({url})")
-    return elapsed
+    db_ms = 0.0
+    if pid is not None and connection.connection is not None and connection.connection.info.backend_pid == pid:
+        db_ms = (_backend_cpu_ns(connection)[1] - db_before) / 1e6
+    return elapsed, thread_ms + db_ms, db_ms
 
 
 def measure_inprocess(
@@ -221,6 +249,8 @@ def measure_inprocess(
 
     calls = {key: caller(key) for key in targets}
     timings: dict[str, list[float]] = {key: [] for key in targets}
+    cpu: dict[str, list[float]] = {key: [] for key in targets}
+    db_cpu: dict[str, list[float]] = {key: [] for key in targets}
     errors: dict[str, str] = {}
     reads = [key for key, _label, kind in PAGES if kind != "write"]
     writes = [key for key, _label, kind in PAGES if kind == "write"]
@@ -229,19 +259,24 @@ def measure_inprocess(
         if key in errors:
             return
         try:
-            elapsed = _timed(calls[key], targets[key][4], urls[key])
+            elapsed, server_cpu, database_cpu = _timed(calls[key], targets[key][4], urls[key])
         except Exception as exc:  # a page that fails is reported, the others still measured
             errors[key] = f"{type(exc).__name__}: {exc}"[:300]
         else:
             if record:
                 timings[key].append(elapsed)
+                cpu[key].append(server_cpu)
+                db_cpu[key].append(database_cpu)
 
+    # Every round of every page also times the bare page, so each page has
+    # its yardstick measured beside it.
     for round_number in range(warmup + runs):
         for key in reads:
             attempt(key, record=round_number >= warmup)
     for key in writes:
         for round_number in range(warmup + runs):
             attempt(key, record=round_number >= warmup)
+            attempt("baseline", record=round_number >= warmup)
 
     results = {}
     for key, _label, _kind in PAGES:
@@ -255,6 +290,10 @@ def measure_inprocess(
                 "p90_ms": statistics.quantiles(timings[key], n=10)[-1] if len(timings[key]) > 1 else timings[key][0],
                 "min_ms": min(timings[key]),
                 "timings_ms": [round(value, 3) for value in timings[key]],
+                "cpu_median_ms": statistics.median(cpu[key]),
+                "db_cpu_median_ms": statistics.median(db_cpu[key]),
+                "cpu_timings_ms": [round(value, 3) for value in cpu[key]],
+                "db_cpu_timings_ms": [round(value, 3) for value in db_cpu[key]],
                 "queries": len(queries.captured_queries),
                 # The same without BEGIN, COMMIT and savepoints (CaptureQueriesContext
                 # and the suite's django_assert_num_queries count those too).

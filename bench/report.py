@@ -1,4 +1,4 @@
-"""The benchmark's tables and its check against the targets of issue 6.
+"""The benchmark's tables and its check against the targets of issues 6 and 16.
 
 Pure functions over the results `bench.run` collects (plain dicts, as in
 bench/results/latest.json), so they are tested on fixed inputs
@@ -6,7 +6,7 @@ bench/results/latest.json), so they are tested on fixed inputs
 
 results = {
     "sizes": [10000, ...],
-    "inprocess": {"10000": {page_key: {"median_ms", "queries", "error"?}}},
+    "inprocess": {"10000": {page_key: {"median_ms", "cpu_median_ms", "db_cpu_median_ms", "queries", "error"?}}},
     "deep_page": {"10000": page_number_reached},
     "http": {"10000": {"8": {page_key: {"rps", "p50_ms", "p99_ms", "errors"}}}},
 }
@@ -38,6 +38,16 @@ MAX_READ_MS_AT_1M = 15.0
 MAX_WRITE_MS_AT_1M = 25.0
 ONE_MILLION = 1_000_000
 
+# Issue 16: server CPU (Django's thread and PostgreSQL's backend) as a
+# multiple of the bare page's in the same run, at the largest size.
+MAX_READ_CPU_X = 2.0
+MAX_REQUEST_PAGE_CPU_X = 3.0
+MAX_WRITE_CPU_X = 4.0
+MAX_READ_QUERIES = 8
+# Over HTTP, every read page at least this share of the bare page's throughput.
+MIN_HTTP_SHARE = 0.4
+REQUEST_PAGES = {"detail_leader", "detail_intercessor"}
+
 
 def size_label(size: int) -> str:
     if size >= 1_000_000 and size % 1_000_000 == 0:
@@ -54,6 +64,81 @@ def _figures(results: dict, size: int, key: str) -> dict | None:
 def _ms(results: dict, size: int, key: str) -> float | None:
     figures = _figures(results, size, key)
     return None if figures is None or figures.get("error") else figures.get("median_ms")
+
+
+def _cpu(results: dict, size: int, key: str) -> float | None:
+    figures = _figures(results, size, key)
+    return None if figures is None or figures.get("error") else figures.get("cpu_median_ms")
+
+
+def cpu_limit(key: str, kind: str) -> float:
+    """The most server CPU a page may cost, as a multiple of the bare page's."""
+    if kind == "write":
+        return MAX_WRITE_CPU_X
+    return MAX_REQUEST_PAGE_CPU_X if key in REQUEST_PAGES else MAX_READ_CPU_X
+
+
+def missed_cpu_targets(results: dict) -> list[str]:
+    """One line per target of issue 16 that these figures miss: server CPU
+    against the bare page at the largest size, read queries, and the HTTP
+    throughput against the bare page's."""
+    sizes = sorted(int(size) for size in results["sizes"])
+    largest = sizes[-1]
+    baseline = _cpu(results, largest, "baseline")
+    if baseline is None:
+        return ["Server CPU was not measured in this run (no baseline figure)."]
+    missed = []
+    for key, label, kind in PAGES:
+        if kind == "baseline":
+            continue
+        figures = _figures(results, largest, key)
+        if figures is None or figures.get("error"):
+            continue
+        ratio = _ratio(_cpu(results, largest, key), baseline)
+        limit = cpu_limit(key, kind)
+        if ratio is not None and ratio > limit:
+            missed.append(
+                f"{label}: {figures['cpu_median_ms']:.1f} ms server CPU at {size_label(largest)}, "
+                f"{ratio:.1f}x the bare page's {baseline:.1f} ms (target ≤ {limit:g}x, {ratio / limit:.2f} of it)"
+            )
+        if kind == "read" and figures["queries"] > MAX_READ_QUERIES:
+            missed.append(f"{label}: {figures['queries']} queries (target ≤ {MAX_READ_QUERIES})")
+    for connections, pages in (results.get("http") or {}).get(str(largest), {}).items():
+        bare = pages.get("baseline")
+        for key, label, kind in PAGES:
+            figures = pages.get(key)
+            if kind != "read" or not bare or not figures or figures.get("error"):
+                continue
+            share = _ratio(figures["rps"], bare["rps"])
+            if share is not None and share < MIN_HTTP_SHARE:
+                missed.append(
+                    f"{label}: over HTTP at {connections} connections {share:.2f} of the bare page's throughput "
+                    f"(target ≥ {MIN_HTTP_SHARE})"
+                )
+    return missed
+
+
+def format_cpu_table(results: dict) -> str:
+    """Median server CPU per page and size (Django's thread plus PostgreSQL's
+    backend), each as a multiple of the bare page's in the same run, and
+    PostgreSQL's part at the largest size."""
+    sizes = sorted(int(size) for size in results["sizes"])
+    largest = sizes[-1]
+    labels = [size_label(size) for size in sizes]
+    header = ["page", *(f"CPU ms {label}" for label in labels), *(f"xbare {label}" for label in labels)]
+    header += [f"of which PostgreSQL {size_label(largest)}", "target"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for key, label, kind in PAGES:
+        times = [_fmt(_cpu(results, size, key)) for size in sizes]
+        ratios = [
+            _fmt(_ratio(_cpu(results, size, key), _cpu(results, size, "baseline"))) if key != "baseline" else "1.0"
+            for size in sizes
+        ]
+        figures = _figures(results, largest, key) or {}
+        database = _fmt(figures.get("db_cpu_median_ms")) if not figures.get("error") else "error"
+        target = "" if kind == "baseline" else f"≤ {cpu_limit(key, kind):g}x"
+        lines.append("| " + " | ".join([label, *times, *ratios, database, target]) + " |")
+    return "\n".join(lines)
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -249,6 +334,14 @@ def format_report(results: dict) -> str:
         "",
         format_inprocess_table(results),
         "",
+        "## Server CPU (Django's thread + PostgreSQL's backend; median ms, and as a multiple of the bare page)",
+        "",
+        "The request's thread CPU (time.thread_time) plus its PostgreSQL backend's CPU (/proc/<pid>/schedstat), "
+        "on the same runs as the table above: unlike wall time it stays put when the machine is busy. The bare "
+        "page is timed in every round beside the others, so each ratio is to a yardstick measured in the same run.",
+        "",
+        format_cpu_table(results),
+        "",
         "## Over HTTP (gunicorn on loopback)",
         "",
         results.get("http_note", ""),
@@ -259,5 +352,8 @@ def format_report(results: dict) -> str:
         "",
     ]
     missed = missed_targets(results)
+    lines += [f"- MISSED {line}" for line in missed] if missed else ["- none: every target is met."]
+    lines += ["", "## Targets of issue 16 missed (server CPU against the bare page)", ""]
+    missed = missed_cpu_targets(results)
     lines += [f"- MISSED {line}" for line in missed] if missed else ["- none: every target is met."]
     return "\n".join(lines) + "\n"

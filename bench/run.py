@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     # between sizes stay fair.
     passes = max(1, min(args.passes, args.runs))
     timings: dict[int, dict[str, list[float]]] = {size: {} for size in sizes}
+    cpu: dict[int, dict[str, list[float]]] = {size: {} for size in sizes}
+    db_cpu: dict[int, dict[str, list[float]]] = {size: {} for size in sizes}
     deep: dict[int, tuple[str, int]] = {}
     loads: dict[int, list[float]] = {size: [] for size in sizes}
     for number in range(passes):
@@ -217,12 +219,17 @@ def main(argv: list[str] | None = None) -> int:
                     merged[key] = figures
                     continue
                 timings[size].setdefault(key, []).extend(figures.pop("timings_ms"))
+                cpu[size].setdefault(key, []).extend(figures.pop("cpu_timings_ms", []))
+                db_cpu[size].setdefault(key, []).extend(figures.pop("db_cpu_timings_ms", []))
                 if "error" not in merged.get(key, {}):
                     queries = max(figures["queries"], merged.get(key, {}).get("queries", 0))
                     merged[key] = {**figures, "queries": queries}
                     merged[key]["median_ms"] = statistics.median(timings[size][key])
                     merged[key]["min_ms"] = min(timings[size][key])
                     merged[key]["runs"] = len(timings[size][key])
+                    if cpu[size][key]:
+                        merged[key]["cpu_median_ms"] = statistics.median(cpu[size][key])
+                        merged[key]["db_cpu_median_ms"] = statistics.median(db_cpu[size][key])
     for size in sizes:
         results["deep_page"][str(size)] = deep[size][1]
         # Others' work on the machine shows in the figures: keep the load next to them.

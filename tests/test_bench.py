@@ -347,6 +347,75 @@ class TestReport:
         assert len([line for line in lines if line.startswith("| ")]) == len(report.PAGES) + 1
 
 
+class TestServerCpuReport:
+    """Issue 16's targets: server CPU as a multiple of the bare page's."""
+
+    @staticmethod
+    def _with_cpu(overrides: dict | None = None) -> dict:
+        results = _results()
+        for size in ("10000", "1000000"):
+            for key, figures in results["inprocess"][size].items():
+                figures["cpu_median_ms"] = 2.0 if key == "baseline" else 3.0
+                figures["db_cpu_median_ms"] = 0.0 if key == "baseline" else 0.5
+        for (size, key), figures in (overrides or {}).items():
+            results["inprocess"][str(size)][key].update(figures)
+        return results
+
+    def test_it_flags_nothing_when_every_page_is_within_its_multiple(self):
+        assert report.missed_cpu_targets(self._with_cpu()) == []
+
+    def test_it_holds_reads_to_2x_the_request_page_to_3x_and_writes_to_4x(self):
+        results = self._with_cpu(
+            {
+                (1_000_000, "triage"): {"cpu_median_ms": 4.2},  # 2.1x: over
+                (1_000_000, "board"): {"cpu_median_ms": 4.0},  # exactly 2x: met
+                (1_000_000, "detail_leader"): {"cpu_median_ms": 5.8},  # 2.9x: met for the request page
+                (1_000_000, "detail_intercessor"): {"cpu_median_ms": 6.4},  # 3.2x: over
+                (1_000_000, "submit"): {"cpu_median_ms": 7.8},  # 3.9x: met for a write
+                (1_000_000, "pray"): {"cpu_median_ms": 8.4},  # 4.2x: over
+                (1_000_000, "team"): {"queries": 9},  # over 8 queries
+                (10_000, "dashboard"): {"cpu_median_ms": 50.0},  # only the largest size is held to it
+            }
+        )
+        missed = "\n".join(report.missed_cpu_targets(results))
+        assert "Triage, first page: 4.2 ms server CPU at 1M, 2.1x the bare page's 2.0 ms (target ≤ 2x" in missed
+        assert "Team board" not in missed
+        assert "Request page (leader)" not in missed
+        assert "Request page (assigned intercessor): 6.4 ms server CPU at 1M, 3.2x" in missed
+        assert "Submit a request" not in missed
+        assert "Log a prayer (POST): 8.4 ms server CPU at 1M, 4.2x" in missed
+        assert "Team: 9 queries (target ≤ 8)" in missed
+        assert "Dashboard" not in missed
+
+    def test_it_holds_every_read_to_four_tenths_of_the_bare_page_s_throughput(self):
+        results = self._with_cpu()
+        results["http"] = {
+            "1000000": {"8": {"baseline": {"rps": 1000}, "triage": {"rps": 390}, "board": {"rps": 400}}}
+        }
+        missed = report.missed_cpu_targets(results)
+        assert missed == [
+            "Triage, first page: over HTTP at 8 connections 0.39 of the bare page's throughput (target ≥ 0.4)"
+        ]
+
+    def test_it_says_when_server_cpu_was_not_measured(self):
+        assert report.missed_cpu_targets(_results()) == [
+            "Server CPU was not measured in this run (no baseline figure)."
+        ]
+
+    def test_its_table_gives_each_page_its_multiple_per_size(self):
+        table = report.format_cpu_table(self._with_cpu({(1_000_000, "triage"): {"cpu_median_ms": 5.0}}))
+        lines = table.splitlines()
+        assert lines[0] == (
+            "| page | CPU ms 10k | CPU ms 1M | xbare 10k | xbare 1M | of which PostgreSQL 1M | target |"
+        )
+        triage = next(line for line in lines if line.startswith("| Triage, first page"))
+        assert triage == "| Triage, first page | 3.0 | 5.0 | 1.5 | 2.5 | 0.5 | ≤ 2x |"
+        request_page = next(line for line in lines if line.startswith("| Request page (leader)"))
+        assert request_page.endswith("| ≤ 3x |")
+        assert "## Server CPU" in report.format_report(self._with_cpu())
+        assert "## Targets of issue 16 missed" in report.format_report(self._with_cpu())
+
+
 class TestWrites:
     """The two writes the benchmark times are real writes, not refusals."""
 
