@@ -165,6 +165,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "requests_app.web.context_processors.user_roles",
                 "requests_app.web.context_processors.church_settings",
+                "requests_app.web.context_processors.csrf_field",
             ],
         },
     },
@@ -478,6 +479,10 @@ INTERCESSION_COVERAGE_DAYS = env_int("INTERCESSION_COVERAGE_DAYS", 3)
 INTERCESSION_SITE_URL = env_str("INTERCESSION_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # An e-mail the mail server refused this many times is shown to leaders as undeliverable.
 INTERCESSION_OUTBOX_MAX_ATTEMPTS = env_int("INTERCESSION_OUTBOX_MAX_ATTEMPTS", 8)
+# The outbox worker runs (`send_outbox --loop`, deploy/intercession-outbox.service):
+# a page that writes e-mails leaves sending them to it, and on PostgreSQL
+# wakes it at commit (NOTIFY). Off: the page sends them once it has answered.
+INTERCESSION_OUTBOX_WORKER = env_bool("INTERCESSION_OUTBOX_WORKER", False)
 # send_reminders (daily): an intercessor is reminded of an assignment nobody has
 # prayed for in this many days; the leaders' summary counts requests waiting for
 # assignment longer than this many hours, and requests awaiting manifestation

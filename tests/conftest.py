@@ -58,6 +58,15 @@ def _language_of_the_site():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _forms_rendered_afresh():
+    # Unbound forms are rendered once per process (requests_app.views.rendered):
+    # a test that changes what shapes one must not meet another test's copy.
+    from requests_app.views import rendered
+
+    rendered.forget()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _static_files_without_collectstatic():
     # Production's storage links hashed names from the manifest collectstatic

@@ -365,7 +365,9 @@ def test_each_transaction_gets_its_own_delivery(db, django_capture_on_commit_cal
 
 
 def _given_up(to, kind="followup_link"):
-    return OutboxMessage.objects.create(
+    """A message given up on, as the sender leaves it (it forgets the count
+    it remembered, `outbox._record_failures`)."""
+    message = OutboxMessage.objects.create(
         to=to,
         subject="s",
         body_text="b",
@@ -374,6 +376,8 @@ def _given_up(to, kind="followup_link"):
         last_error="SMTPRecipientsRefused",
         next_attempt_at=timezone.now(),
     )
+    outbox.forget_how_many_given_up()
+    return message
 
 
 def test_leaders_see_the_undeliverable_e_mails_on_triage(client, leader):
@@ -413,6 +417,42 @@ def test_the_notice_costs_one_query_however_many_messages(client, leader):
         counts.append(len(queries))
         assert "The 10 most recent are listed." in content or how_many == 1
     assert counts[0] == counts[1]
+
+
+def test_the_notice_asks_nothing_while_the_outbox_remembers_there_are_none(client, leader):
+    client.force_login(leader)
+    client.get(reverse("triage"))
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("triage"))
+
+    assert not [query for query in queries if "requests_app_outboxmessage" in query["sql"]]
+
+
+def test_a_message_the_sender_gives_up_on_shows_on_the_next_triage_page(client, leader, settings):
+    settings.EMAIL_BACKEND = "test_outbox.RefusingBackend"
+    settings.INTERCESSION_OUTBOX_MAX_ATTEMPTS = 1
+    client.force_login(leader)
+    assert "could not be delivered" not in client.get(reverse("triage")).content.decode()
+    OutboxMessage.objects.create(
+        to=ADDRESS, subject="s", body_text="b", kind="assigned", next_attempt_at=timezone.now()
+    )
+
+    outbox.deliver_due()
+
+    assert "1 e-mail could not be delivered" in client.get(reverse("triage")).content.decode()
+
+
+def test_a_cache_that_does_not_answer_only_costs_the_notice_its_query(client, leader, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    _given_up("asker@example.org")
+    monkeypatch.setattr(outbox.cache, "get", broken)
+    monkeypatch.setattr(outbox.cache, "set", broken)
+    client.force_login(leader)
+
+    assert "asker@example.org" in client.get(reverse("triage")).content.decode()
 
 
 def test_intercessors_never_see_the_notice(client, assigned_intercessor):

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
@@ -113,6 +114,7 @@ def _record_failures(failures: list[OutboxMessage], now) -> None:
         _log_followup_failure(message)
         if message.attempts >= max_attempts():
             logger.error("outbox message %s undeliverable after %s attempts", message.pk, message.attempts)
+            forget_how_many_given_up()
         else:
             logger.warning(
                 "outbox message %s not sent (%s), attempt %s", message.pk, message.last_error, message.attempts
@@ -208,14 +210,36 @@ class _DeliveryAfterCommit:
 
     def __call__(self) -> None:
         self.done = True
-        deliver_now(self.ids)
+        if settings.INTERCESSION_OUTBOX_WORKER:
+            wake_the_worker()
+        else:
+            deliver_now(self.ids)
+
+
+# The channel the worker listens on (PostgreSQL LISTEN/NOTIFY).
+WAKE_CHANNEL = "intercession_outbox"
+
+
+def wake_the_worker() -> None:
+    """After commit: tell a listening worker there is mail (PostgreSQL; on
+    SQLite it finds it at its next look). Never raises: the messages are
+    saved, and the worker looks again within its interval anyway."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+    except Exception as exc:
+        logger.warning("outbox: the worker could not be woken (%s)", type(exc).__name__)
 
 
 def deliver_after_commit(ids: list[int]) -> None:
     """Deliver these messages once the current transaction commits (at once
-    outside one). The messages written at one level of a transaction (by the
-    request and its follow-up link, say) go out together, in one batch; a
-    rolled-back savepoint takes its delivery with it."""
+    outside one); with the outbox worker (INTERCESSION_OUTBOX_WORKER), wake
+    it instead, so that a page costs its own transaction and nothing else.
+    The messages written at one level of a transaction (by the request and
+    its follow-up link, say) go out together, in one batch; a rolled-back
+    savepoint takes its delivery with it."""
     connection = transaction.get_connection()
     # None marks a block without a savepoint of its own (atomic(savepoint=False)): the same level.
     savepoints = tuple(sid for sid in connection.savepoint_ids if sid is not None)
@@ -240,3 +264,33 @@ def deliver_now(ids: list[int]) -> None:
 def undeliverable():
     """The messages given up on, newest first, for the leaders."""
     return OutboxMessage.objects.undeliverable(max_attempts()).order_by("-created_at")
+
+
+# How many messages were given up on, as last counted: the leaders' notice
+# asks on every triage page and the answer is nearly always none. Kept a
+# minute, and forgotten the moment a message is given up, so a new one shows
+# at once; never the messages themselves (their addresses stay in the table).
+GIVEN_UP_KEY = "outbox:given-up:v1"
+GIVEN_UP_SECONDS = 60
+
+
+def how_many_given_up_known() -> int | None:
+    try:
+        return cache.get(GIVEN_UP_KEY)
+    except Exception as exc:  # a cache that does not answer: count again
+        logger.warning("outbox: cache unreadable (%s)", type(exc).__name__)
+        return None
+
+
+def remember_how_many_given_up(total: int) -> None:
+    try:
+        cache.set(GIVEN_UP_KEY, total, GIVEN_UP_SECONDS)
+    except Exception as exc:
+        logger.warning("outbox: cache not written (%s)", type(exc).__name__)
+
+
+def forget_how_many_given_up() -> None:
+    try:
+        cache.delete(GIVEN_UP_KEY)
+    except Exception as exc:
+        logger.warning("outbox: cache not written (%s)", type(exc).__name__)

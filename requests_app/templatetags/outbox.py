@@ -1,5 +1,6 @@
 """`{% undeliverable_emails %}`: the leaders' notice of e-mails the outbox
-gave up on. One query, whatever the number of messages."""
+gave up on. One query, whatever the number of messages, and none while the
+outbox remembers there are none (`outbox.how_many_given_up_known`)."""
 
 from django import template
 from django.db.models import Count, Window
@@ -27,7 +28,7 @@ KIND_LABELS = {
 
 @register.inclusion_tag("requests_app/_undeliverable.html", takes_context=True)
 def undeliverable_emails(context):
-    if not context.get("is_leader"):
+    if not context.get("is_leader") or outbox.how_many_given_up_known() == 0:
         return {"messages_given_up": [], "total": 0}
     rows = list(
         outbox.undeliverable()
@@ -36,4 +37,6 @@ def undeliverable_emails(context):
     )
     for row in rows:
         row.kind_label = KIND_LABELS.get(row.kind, row.kind)
-    return {"messages_given_up": rows, "total": rows[0].total if rows else 0}
+    total = rows[0].total if rows else 0
+    outbox.remember_how_many_given_up(total)
+    return {"messages_given_up": rows, "total": total}

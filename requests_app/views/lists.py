@@ -17,6 +17,7 @@ from django.db.models import Case, Exists, F, OuterRef, Prefetch, QuerySet, Subq
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 
 from requests_app import queries, roles
@@ -32,7 +33,9 @@ from requests_app.models import (
     Visibility,
 )
 from requests_app.privacy.fields import EncryptedCharField, EncryptedTextField
+from requests_app.views.rows import DaysSince, PrayForms, RequestRows, Waited, short_date, url_for_id
 from requests_app.web.decorators import intercessor_required, leader_required
+from requests_app.web.moments import iso
 
 # A count shown on a list stops here ("1,000+"): bounded work however long the list.
 COUNT_CAP = 1000
@@ -72,11 +75,45 @@ def triage(request: HttpRequest) -> HttpResponse:
     waiting = PrayerRequest.objects.visible_to(request.user).filter(status=Status.NEW)
     count, more = capped_count(waiting, COUNT_CAP)
     flagged = _flagged_by_the_team(request.user)
+    page = keyset_page(request, waiting, TRIAGE_ORDER)
+    share, keep_off, assign = (
+        url_for_id("request_share"),
+        url_for_id("request_keep_off_board"),
+        url_for_id("request_assign"),
+    )
+    waited = Waited()
+    flagged_rows = RequestRows(status=True)
+    waiting_rows = RequestRows(details=True)
     ctx = {
-        "page": keyset_page(request, waiting, TRIAGE_ORDER),
+        "page": page,
+        "rows": [
+            waiting_rows.row(
+                prayer_request,
+                waited=waited(prayer_request.created_at),
+                created_iso=iso(prayer_request.created_at),
+                on_board=prayer_request.is_on_board,
+                can_share=not (
+                    prayer_request.is_confidential or prayer_request.shared_with_team_at or prayer_request.flagged_at
+                ),
+                share_url=share(prayer_request.pk),
+                assign_url=assign(prayer_request.pk),
+            )
+            for prayer_request in page.object_list
+        ],
+        "here": request.get_full_path(),
         "count": count,
         "count_capped": more,
-        "flagged": flagged[:FLAGGED_SHOWN],
+        "flagged": [
+            flagged_rows.row(
+                prayer_request,
+                flag_reason=prayer_request.flag_reason or "",
+                flagged_waited=waited(prayer_request.flagged_at),
+                flagged_iso=iso(prayer_request.flagged_at),
+                share_url=share(prayer_request.pk),
+                keep_off_url=keep_off(prayer_request.pk),
+            )
+            for prayer_request in flagged[:FLAGGED_SHOWN]
+        ],
         "more_flagged": len(flagged) > FLAGGED_SHOWN,
     }
     return render(request, "requests_app/triage.html", ctx)
@@ -110,7 +147,20 @@ def request_list(request: HttpRequest) -> HttpResponse:
     found = form.filter(PrayerRequest.objects.visible_to(request.user))
     # No count: with a rare filter or search, even a capped count would
     # read much of the table to find its thousand rows.
-    ctx = {"form": form, "page": keyset_page(request, found, NEWEST_FIRST)}
+    page = keyset_page(request, found, NEWEST_FIRST)
+    rows = RequestRows(status=True)
+    ctx = {
+        "form": form,
+        "page": page,
+        "rows": [
+            rows.row(
+                prayer_request,
+                created_iso=iso(prayer_request.created_at),
+                created_on=short_date(prayer_request.created_at),
+            )
+            for prayer_request in page.object_list
+        ],
+    }
     return render(request, "requests_app/request_list.html", ctx)
 
 
@@ -128,8 +178,26 @@ def my_assignments(request: HttpRequest) -> HttpResponse:
     if not roles.is_intercessor(request.user):
         # A leader who does not intercede carries nothing.
         carried = carried.none()
-    ctx = {"page": _page(request, carried)}
+    page = _page(request, carried)
+    ctx = {"page": page, "rows": _rows_to_pray_for(request, page.object_list, pray=True)}
     return render(request, "requests_app/my_assignments.html", ctx)
+
+
+def _rows_to_pray_for(request: HttpRequest, requests, *, pray: bool) -> list:
+    """The rows of my assignments and of the team board: the head with its
+    status and details, when the team last prayed, and "I prayed" if `pray`."""
+    rows, pray_form, days_since = RequestRows(status=True, details=True), None, DaysSince()
+    if pray:
+        pray_form = PrayForms(request)
+    return [
+        rows.row(
+            prayer_request,
+            last_prayed_iso=iso(prayer_request.last_prayed_at),
+            last_prayed=days_since(prayer_request.last_prayed_at),
+            pray_form=pray_form(prayer_request.pk) if pray_form else "",
+        )
+        for prayer_request in requests
+    ]
 
 
 @require_safe
@@ -141,13 +209,15 @@ def board(request: HttpRequest) -> HttpResponse:
     A category and whole words narrow it; they only ever narrow it."""
     form = BoardFilterForm(request.GET)
     on_board = form.filter(PrayerRequest.objects.visible_to(request.user).on_board())
+    page = keyset_page(request, on_board, BOARD_ORDER)
+    # rules.can_log_prayer for every row at once: each is on the board, so
+    # anyone on the team may log a prayer for it.
+    can_log_prayer = roles.is_leader(request.user) or roles.is_intercessor(request.user)
     ctx = {
         "form": form,
         "filtered": any(form.cleaned_data.values()),
-        "page": keyset_page(request, on_board, BOARD_ORDER),
-        # rules.can_log_prayer for every row at once: each is on the board,
-        # so anyone on the team may log a prayer for it.
-        "can_log_prayer": roles.is_leader(request.user) or roles.is_intercessor(request.user),
+        "page": page,
+        "rows": _rows_to_pray_for(request, page.object_list, pray=can_log_prayer),
     }
     return render(request, "requests_app/board.html", ctx)
 
@@ -173,9 +243,32 @@ def coverage(request: HttpRequest) -> HttpResponse:
     )
     page = keyset_page(request, gaps, LONGEST_GAP_FIRST)
     today = timezone.localdate()
-    for prayer_request in page.object_list:
-        prayer_request.gap_days = (today - timezone.localtime(prayer_request.gap_since).date()).days
-    ctx = {"form": form, "days": days, "page": page}
+    rows = RequestRows(status=True)
+
+    def gap(prayer_request) -> str:
+        count = (today - timezone.localtime(prayer_request.gap_since).date()).days
+        return ngettext("%(counter)s day without prayer", "%(counter)s days without prayer", count) % {
+            "counter": count
+        }
+
+    ctx = {
+        "form": form,
+        "days": days,
+        "page": page,
+        "rows": [
+            rows.row(
+                prayer_request,
+                gap=gap(prayer_request),
+                gap_iso=iso(prayer_request.gap_since),
+                gap_on=short_date(prayer_request.gap_since),
+                intercessors=", ".join(
+                    assignment.intercessor.get_full_name() or assignment.intercessor.get_username()
+                    for assignment in prayer_request.active_assignments
+                ),
+            )
+            for prayer_request in page.object_list
+        ],
+    }
     return render(request, "requests_app/coverage.html", ctx)
 
 

@@ -33,6 +33,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.timesince import timesince
@@ -55,6 +56,7 @@ from requests_app.forms.public import (
 from requests_app.mail import notifications
 from requests_app.models import PrayerLog, PrayerRequest, Status, UpdateKind, Visibility
 from requests_app.rules import Requester
+from requests_app.views import rendered
 from requests_app.views.outcomes import carry_out
 from requests_app.web import ratelimit
 from requests_app.web.after_response import after_response
@@ -204,7 +206,13 @@ def ask(request: HttpRequest) -> HttpResponse:
                 samesite="Lax",
             )
             return response
-    return render(request, "requests_app/public/ask.html", {"form": form}, status=status)
+    ctx = {"form": form}
+    if not form.is_bound:
+        ctx["fields_html"] = rendered.once(
+            ("ask", current.asks_consent, current.confidential_by_default, tuple(current.category_order)),
+            lambda: render_to_string("requests_app/public/_ask_fields.html", {"form": form}),
+        )
+    return render(request, "requests_app/public/ask.html", ctx, status=status)
 
 
 @login_not_required

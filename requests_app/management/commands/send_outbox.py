@@ -1,14 +1,20 @@
 """Send the e-mails due in the outbox: `python manage.py send_outbox`, from a
 timer or cron every minute, or `--loop` as a long-running worker (the
 systemd unit in deploy/). Safe to run twice at once: each message is sent
-once."""
+once.
 
+With `--loop` on PostgreSQL the worker also LISTENs: a page that wrote
+e-mails (INTERCESSION_OUTBOX_WORKER) NOTIFYs at commit, and the worker sends
+them at once instead of at its next look."""
+
+import contextlib
 import logging
 import signal
 import threading
+import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from requests_app.mail import outbox
 
@@ -25,7 +31,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Keep running: send what is due every --interval seconds until stopped (SIGTERM or Ctrl-C).",
         )
-        parser.add_argument("--interval", type=float, default=30.0, help="Seconds between runs with --loop.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=5.0,
+            help="Seconds between looks with --loop (woken sooner on PostgreSQL).",
+        )
 
     def handle(self, *args, limit: int, loop: bool, interval: float, **options):
         if limit < 1:
@@ -46,17 +57,69 @@ class Command(BaseCommand):
         """Send what is due, then wait `interval` seconds (or until `stop`
         is set), again and again. A database that is away is not the end:
         the worker says so and tries again at the next turn."""
-        while not stop.is_set():
-            close_old_connections()
-            try:
-                sent, failed = outbox.deliver_due(limit=limit)
-                if sent or failed:
-                    self._report(sent, failed)
-            except DatabaseError as exc:
-                logger.warning("send_outbox: the database is unavailable (%s); trying again", type(exc).__name__)
-            stop.wait(interval)
+        listener = Listener()
+        try:
+            while not stop.is_set():
+                close_old_connections()
+                try:
+                    sent, failed = outbox.deliver_due(limit=limit)
+                    if sent or failed:
+                        self._report(sent, failed)
+                except DatabaseError as exc:
+                    logger.warning("send_outbox: the database is unavailable (%s); trying again", type(exc).__name__)
+                listener.wait(stop, interval)
+        finally:
+            listener.close()
 
     def _report(self, sent: int, failed: int) -> None:
         # Counts only: never an address or a subject.
         given_up = outbox.undeliverable().count()
         self.stdout.write(f"{sent} sent, {failed} failed, {given_up} undeliverable")
+
+
+class Listener:
+    """The worker's ear on PostgreSQL: a connection of its own that LISTENs
+    on the outbox's channel. `wait` returns when a page says there is mail,
+    when `seconds` have passed, or when the worker is stopped (it looks at
+    least once a second). On SQLite, or while PostgreSQL is away, it only
+    waits."""
+
+    def __init__(self):
+        self.connection = None
+
+    def _open(self) -> None:
+        if self.connection is not None or connection.vendor != "postgresql":
+            return
+        try:
+            self.connection = connection.get_new_connection(connection.get_connection_params())
+            self.connection.autocommit = True
+            self.connection.execute(f"LISTEN {outbox.WAKE_CHANNEL}")
+        except Exception as exc:
+            logger.warning("send_outbox: not listening for new mail (%s)", type(exc).__name__)
+            self.close()
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        self._open()
+        if self.connection is None:
+            stop.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self.connection is None:  # it broke: wait out the rest
+                stop.wait(remaining)
+                return
+            try:
+                for _notification in self.connection.notifies(timeout=min(remaining, 1.0), stop_after=1):
+                    return
+            except Exception as exc:
+                logger.warning("send_outbox: stopped listening for new mail (%s)", type(exc).__name__)
+                self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):  # closing what is already broken
+                self.connection.close()
+            self.connection = None
