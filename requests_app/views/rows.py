@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.middleware.csrf import get_token
 from django.template.defaultfilters import truncatechars
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,6 +25,7 @@ from django.utils.translation import gettext
 
 from requests_app.models import Category, PrayerRequest, Status
 from requests_app.web import moments
+from requests_app.web.context_processors import csrf_input
 
 # The first lines of a request's details that a list shows.
 DETAILS_SHOWN = 160
@@ -88,7 +88,6 @@ class RequestRow:
     url: str
     head: SafeString
     number: str
-    is_confidential: bool
     # What some lists add.
     waited: str = ""
     created_iso: str = ""
@@ -103,7 +102,6 @@ class RequestRow:
     keep_off_url: str = ""
     assign_url: str = ""
     pray_form: SafeString = ""
-    created_iso_day: str = ""
     created_on: str = ""
     gap: str = ""
     gap_iso: str = ""
@@ -157,7 +155,6 @@ class RequestRows:
             url=self.detail_url(prayer_request.pk),
             head=self.head(prayer_request),
             number=self.number_label % {"number": prayer_request.pk},
-            is_confidential=prayer_request.is_confidential,
             **extra,
         )
 
@@ -171,7 +168,7 @@ class PrayForms:
     KEY, CSRF = "submission-key-of-the-row", "<!--csrf-field-->"
 
     def __init__(self, request):
-        self.csrf = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+        self.csrf = csrf_input(request)
         context = {
             "prayer_request": {"pk": _MARKER},
             "in_list": True,

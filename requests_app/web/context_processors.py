@@ -23,11 +23,12 @@ def church_settings(request) -> dict:
     return {"church": current, "church_stylesheet": reverse("church_stylesheet", args=[sheet.version])}
 
 
+def csrf_input(request):
+    """What `{% csrf_token %}` writes, for this request."""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+
+
 def csrf_field(request) -> dict:
-    """`csrf_field`: what `{% csrf_token %}` writes, made once per page for
-    the lists whose every row has a form (issue 16), and only if used."""
-
-    def field():
-        return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
-
-    return {"csrf_field": SimpleLazyObject(field)}
+    """`csrf_field`: `csrf_input`, made once per page for the lists whose
+    every row has a form (issue 16), and only if used."""
+    return {"csrf_field": SimpleLazyObject(lambda: csrf_input(request))}
