@@ -174,3 +174,109 @@ def test_the_board_s_rows_can_log_a_prayer_only_for_the_team(client, db, leader)
     content = client.get(reverse("board")).content.decode()
 
     assert f'action="{reverse("request_pray", args=[shared.pk])}"' in content
+
+
+# --- The request page's entries (views/entries.py) and the team's cards (a stencil)
+
+REQUEST_PAGE_LOOPS = {
+    "requests_app/_story.html": "story.entries",
+    "requests_app/request_detail.html": "prayers.entries",
+    "requests_app/_access_log.html": "access_log.entries",
+}
+
+
+@pytest.mark.parametrize("template", sorted(REQUEST_PAGE_LOOPS))
+def test_the_request_page_s_lists_print_prepared_entries(template):
+    source = (ROOT / "templates" / template).read_text()
+    loop = re.search(
+        r"{%\s*for (\w+) in " + re.escape(REQUEST_PAGE_LOOPS[template]) + r"\s*%}(.*?){%\s*endfor", source
+    )
+    assert loop, template
+    assert loop.group(2).strip() == f"{{{{ {loop.group(1)} }}}}"
+
+
+def test_the_request_page_escapes_names_and_notes_in_its_entries(client, leader, assigned_intercessor):
+    prayer_request = submit(confidential=True, title="Entries")
+    assigned_intercessor.first_name = "<i>Ivo</i>"
+    assigned_intercessor.save()
+    bring_to(prayer_request, Status.INTERCEDING, leader=leader, intercessor=assigned_intercessor)
+    services.log_prayer(
+        prayer_request, intercessor=assigned_intercessor, minutes=5, fasted=True, note="<b>held</b>\nsecond line"
+    )
+    services.post_update(
+        prayer_request, actor=assigned_intercessor, note="A <script>note</script>\nline two", visibility="team"
+    )
+    client.force_login(leader)
+    client.get(reverse("request_detail", args=[prayer_request.pk]))
+
+    content = client.get(reverse("request_detail", args=[prayer_request.pk])).content.decode()
+
+    assert "<i>Ivo</i>" not in content
+    assert "&lt;i&gt;Ivo&lt;/i&gt; assigned" in content
+    assert "A &lt;script&gt;note&lt;/script&gt;<br>line two" in content
+    assert "&lt;b&gt;held&lt;/b&gt;<br>second line" in content
+    assert "5 minutes" in content
+    assert ">fasted</span>" in content
+    # Opened twice by the leader, each time written down.
+    assert "Opened 2 times." in content
+
+
+MEMBER_FLAGS = (
+    "can_manage",
+    "is_me",
+    "is_leader",
+    "is_intercessor",
+    "only_leader",
+    "available",
+    "full",
+    "over_capacity",
+    "has_last_prayed",
+)
+
+
+def _member_values(number: int) -> dict:
+    return {
+        "pk": str(number),
+        "name": f'Ann <b>"{number}"</b> & co',
+        "roles": "Leader & intercessor",
+        "load": "0",
+        "capacity": "12",
+        "last_prayed_iso": "2026-11-30T10:00:00+00:00",
+        "last_prayed": "yesterday",
+        "prayers_this_month": "1234",
+        "drawn_to": "Health, <Family>",
+        "roles_url": f"/team/{number}/roles/",
+        "limits_url": f"/team/{number}/limits/",
+        "deactivate_url": f"/team/{number}/deactivate/",
+        "here": "/team/?after=a&b=<c>",
+        "csrf_field": rendered.mark_safe('<input type="hidden" name="csrfmiddlewaretoken" value="t0k3n">'),
+        "max_capacity": "50",
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_a_member_card_drawn_from_the_stencil_is_the_card_the_template_renders(language):
+    from django.utils import translation
+
+    stencil = rendered.Stencil("requests_app/_team_member.html", name="member")
+    with translation.override(language):
+        for shape in range(2 ** len(MEMBER_FLAGS)):
+            flags = {name: bool(shape >> bit & 1) for bit, name in enumerate(MEMBER_FLAGS)}
+            values = _member_values(shape)
+            direct = render_to_string("requests_app/_team_member.html", {"member": {**flags, **values}})
+            assert stencil(flags, values) == direct, flags
+
+
+def test_the_team_page_draws_each_card_from_a_stencil(client, leader, assigned_intercessor, monkeypatch):
+    client.force_login(leader)
+    client.get(reverse("team"))
+    drawn = []
+    original = rendered.render_to_string
+    monkeypatch.setattr(rendered, "render_to_string", lambda *a, **k: drawn.append(a[0]) or original(*a, **k))
+
+    response = client.get(reverse("team"))
+
+    assert drawn == []
+    cards = [row.card for row in response.context["page"].object_list]
+    assert len(cards) == 2
+    assert all(f'id="member-{row.pk}"' in row.card for row in response.context["page"].object_list)

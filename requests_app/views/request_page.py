@@ -8,6 +8,7 @@ or bad input becomes a message, and changes nothing.
 
 from datetime import timedelta
 
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field, as_crispy_form
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -48,7 +49,7 @@ from requests_app.models import (
     Visibility,
 )
 from requests_app.team.members import MAX_CAPACITY
-from requests_app.views import retention
+from requests_app.views import entries, rendered, retention
 from requests_app.views.outcomes import carry_out
 from requests_app.web.next_url import safe_next
 
@@ -167,13 +168,10 @@ def _with_page_figures(user: User) -> QuerySet[PrayerRequest]:
     )
 
 
-def _display_name(user: User | None) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
 def _note_is_shown(entry: StatusUpdate, user: User, *, on_team: bool) -> bool:
+    if entry.kind == UpdateKind.ERASED:
+        # Its note is only a marker of why (`StatusUpdate.erased_line`).
+        return False
     if entry.author_id == user.pk and entry.kind == UpdateKind.FLAGGED:
         return True
     if entry.visibility == Visibility.PRIVATE:
@@ -241,11 +239,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     story_page = _CountedPaginator(_story(user, prayer_request, on_team=on_team), PAGE_SIZE, story_count).get_page(
         request.GET.get("story")
     )
-    for entry in story_page.object_list:
-        shown = entry.kind != UpdateKind.ERASED and _note_is_shown(entry, user, on_team=on_team)
-        entry.shown_note = entry.note if shown else ""
-        entry.author_name = _display_name(entry.author)
-        entry.intercessor_name = _display_name(entry.intercessor)
+    story_entry = entries.StoryEntries()
+    story = _pager(request, story_page, "story", "story")
+    story["entries"] = [
+        story_entry(entry, shown_note=entry.note if _note_is_shown(entry, user, on_team=on_team) else "")
+        for entry in story_page.object_list
+    ]
 
     prayers_pager = None
     if on_team:
@@ -254,6 +253,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             request.GET.get("prayers")
         )
         prayers_pager = _pager(request, prayers_page, "prayers", "prayer-log")
+        prayer_entry = entries.PrayerEntries()
+        prayers_pager["entries"] = [prayer_entry(log) for log in prayers_page.object_list]
 
     moves = [
         (to_status, _move_label(prayer_request.status, to_status))
@@ -278,9 +279,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         access_page = _CountedPaginator(access_log.entries_for(prayer_request), PAGE_SIZE, access_count).get_page(
             request.GET.get("access")
         )
-        for entry in access_page.object_list:
-            entry.user_name = _display_name(entry.user)
         access_log_pager = _pager(request, access_page, "access", "access-log")
+        access_entry = entries.AccessEntries()
+        access_log_pager["entries"] = [access_entry(entry) for entry in access_page.object_list]
 
     can_assign = rules.can_assign(user, prayer_request)
     ctx = {
@@ -288,7 +289,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_explanation": STATUS_EXPLANATIONS[Status(prayer_request.status)],
         "is_leader": is_leader,
         "on_team": on_team,
-        "story": _pager(request, story_page, "story", "story"),
+        "story": story,
         "prayer_count": prayer_request.prayer_count,
         "last_prayed_at": prayer_request.last_prayed_at,
         "prayers": prayers_pager,
@@ -297,10 +298,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "confirmed_moves": _confirm_dialogs(moves, prayer_request),
         "undo": _undo_control(user, prayer_request, held) if on_team else None,
         # An erased request's story takes no new words (`services.post_update`).
-        "update_form": UpdateForm(visibilities=visibilities)
-        if visibilities and prayer_request.text_erased_at is None
-        else None,
-        "journal_only": visibilities == [Visibility.PRIVATE],
+        **_update_form(visibilities if prayer_request.text_erased_at is None else []),
         "can_log_prayer": rules.can_log_prayer(user, prayer_request, held=held),
         "can_assign": can_assign,
         "can_reassign": can_assign,
@@ -311,6 +309,21 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         **_board_controls(user, prayer_request),
     }
     return render(request, "requests_app/request_detail.html", ctx)
+
+
+def _update_form(visibilities: list[Visibility]) -> dict:
+    """The story's note form for these visibilities: always unbound here (a
+    refused note comes back as a message), so its HTML is rendered once per
+    language and kept (views/rendered.py)."""
+    if not visibilities:
+        return {"update_form": None, "update_form_html": "", "journal_only": False}
+    journal_only = visibilities == [Visibility.PRIVATE]
+    form = UpdateForm(visibilities=visibilities)
+    html = rendered.once(
+        ("request_update_form", tuple(visibilities)),
+        lambda: as_crispy_field(form["note"]) if journal_only else as_crispy_form(form),
+    )
+    return {"update_form": form, "update_form_html": html, "journal_only": journal_only}
 
 
 def _confirm_dialogs(moves: list[tuple[Status, str]], prayer_request: PrayerRequest) -> list[dict]:
@@ -338,7 +351,7 @@ def _undo_control(user: User, prayer_request: PrayerRequest, held: frozenset) ->
         "to_label": Status(latest.to_status).label,
         "by_you": latest.author_id == user.pk,
         "by_requester": latest.author_id is None,
-        "author_name": _display_name(latest.author),
+        "author_name": entries.display_name(latest.author),
         # Whole minutes, rounded up: "1 minute left" until the very end.
         "minutes_left": None if left is None else -(-int(left.total_seconds()) // 60),
     }
@@ -358,7 +371,10 @@ def _board_controls(user: User, prayer_request: PrayerRequest) -> dict:
         "awaiting_share": prayer_request.shared_with_team_at is None and not flagged,
         "can_share": can_triage and may_go_on_board and (flagged or prayer_request.shared_with_team_at is None),
         "can_keep_off_board": can_triage and (flagged or prayer_request.shared_with_team_at is not None),
-        "flag_form": FlagForm() if can_flag else None,
+        # Unbound here (a refused flag comes back as a message): rendered once.
+        "flag_form_html": rendered.once(("request_flag_form",), lambda: as_crispy_field(FlagForm()["reason"]))
+        if can_flag
+        else "",
     }
 
 
@@ -696,7 +712,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             _("%(name)s is released from request #%(pk)s.")
-            % {"name": _display_name(assignment.intercessor), "pk": request_id},
+            % {"name": entries.display_name(assignment.intercessor), "pk": request_id},
         )
     # Releasing a confidential request ends the intercessor's sight of it:
     # its page would now be a 404.
@@ -736,7 +752,7 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _("%(name)s now carries this assignment of request #%(pk)s.")
-                % {"name": _display_name(to_intercessor), "pk": prayer_request.pk},
+                % {"name": entries.display_name(to_intercessor), "pk": prayer_request.pk},
             )
             return redirect("request_detail", prayer_request.pk)
     ctx = {

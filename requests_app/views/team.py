@@ -1,7 +1,6 @@
 """The team page: where a leader runs the team (`requests_app.team`)."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.contrib import messages
@@ -10,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -20,7 +20,11 @@ from requests_app.keyset import Key, Keyset, keyset_page
 from requests_app.models import Category, Invitation, TeamRole
 from requests_app.team import invitations
 from requests_app.team.members import MAX_CAPACITY
+from requests_app.views import rendered
 from requests_app.views.outcomes import carry_out
+from requests_app.views.rows import DaysSince, url_for_id
+from requests_app.web import moments
+from requests_app.web.context_processors import csrf_input
 from requests_app.web.decorators import leader_required
 
 TEAM_ORDER = Keyset("team", (Key("first_name", str), Key("last_name", str), Key("username", str), Key("pk", int)))
@@ -32,12 +36,6 @@ DEACTIVATED_ORDER = Keyset(
 def _start_of_this_month() -> datetime:
     """Midnight on the first of this month, in the site's time zone."""
     return timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _urls_by_id(name: str) -> Callable[[int], str]:
-    """`reverse(name, args=[pk])` for every row of a page, from one reverse()."""
-    head, tail = reverse(name, args=[0]).rsplit("/0/", 1)
-    return lambda pk: f"{head}/{pk}/{tail}"
 
 
 def _roles_label(is_leader: bool, is_intercessor: bool) -> str:
@@ -67,6 +65,8 @@ class MemberRow:
     roles_url: str
     limits_url: str
     deactivate_url: str
+    # The card the page shows (MemberCards), made from the fields above.
+    card: SafeString = ""
 
     @property
     def full(self) -> bool:
@@ -88,8 +88,8 @@ class DeactivatedRow:
 
 def _member_rows(user, members: list, *, active_leaders: int) -> list[MemberRow]:
     labels = dict(Category.choices)
-    roles_url, limits_url = _urls_by_id("team_member_roles"), _urls_by_id("team_member_limits")
-    deactivate_url = _urls_by_id("team_member_deactivate")
+    roles_url, limits_url = url_for_id("team_member_roles"), url_for_id("team_member_limits")
+    deactivate_url = url_for_id("team_member_deactivate")
     return [
         MemberRow(
             pk=member.pk,
@@ -113,8 +113,54 @@ def _member_rows(user, members: list, *, active_leaders: int) -> list[MemberRow]
     ]
 
 
+class MemberCards:
+    """Each member's card on one page of the team, from one stencil of
+    `_team_member.html` per shape (views/rendered.py): what the page says
+    once for every member is translated once, not once per member."""
+
+    stencil = rendered.Stencil("requests_app/_team_member.html", name="member")
+
+    def __init__(self, request: HttpRequest, *, can_manage: bool):
+        self.can_manage = can_manage
+        self.days_since = DaysSince()
+        self.page_values = {
+            "here": request.get_full_path(),
+            "csrf_field": csrf_input(request),
+            "max_capacity": str(MAX_CAPACITY),
+        }
+
+    def __call__(self, row: MemberRow) -> MemberRow:
+        flags = {
+            "can_manage": self.can_manage,
+            "is_me": row.is_me,
+            "is_leader": row.is_leader,
+            "is_intercessor": row.is_intercessor,
+            "only_leader": row.only_leader,
+            "available": row.available,
+            "full": row.full,
+            "over_capacity": row.over_capacity,
+            "has_last_prayed": row.last_prayed_at is not None,
+        }
+        values = {
+            **self.page_values,
+            "pk": str(row.pk),
+            "name": row.name,
+            "roles": row.roles,
+            "load": str(row.load),
+            "capacity": str(row.capacity),
+            "last_prayed_iso": moments.iso(row.last_prayed_at),
+            "last_prayed": self.days_since(row.last_prayed_at),
+            "prayers_this_month": str(row.prayers_this_month),
+            "drawn_to": row.drawn_to or "—",
+            "roles_url": row.roles_url,
+            "limits_url": row.limits_url,
+            "deactivate_url": row.deactivate_url,
+        }
+        return replace(row, card=self.stencil(flags, values))
+
+
 def _deactivated_rows(members: list) -> list[DeactivatedRow]:
-    reactivate_url = _urls_by_id("team_member_reactivate")
+    reactivate_url = url_for_id("team_member_reactivate")
     return [
         DeactivatedRow(
             pk=member.pk,
@@ -135,7 +181,11 @@ def team(request: HttpRequest) -> HttpResponse:
     A leader manages each member from here (`views.members`)."""
     user = request.user
     page = keyset_page(request, queries.team_members(prayers_since=_start_of_this_month()), TEAM_ORDER)
-    page.object_list = _member_rows(user, page.object_list, active_leaders=queries.active_leader_count())
+    can_manage = rules.can_manage_team(user)
+    cards = MemberCards(request, can_manage=can_manage)
+    page.object_list = [
+        cards(row) for row in _member_rows(user, page.object_list, active_leaders=queries.active_leader_count())
+    ]
     deactivated = keyset_page(
         request, queries.deactivated_members(), DEACTIVATED_ORDER, param="deactivated", anchor="deactivated"
     )
@@ -143,7 +193,7 @@ def team(request: HttpRequest) -> HttpResponse:
     ctx = {
         "page": page,
         "deactivated": deactivated,
-        "can_manage": rules.can_manage_team(user),
+        "can_manage": can_manage,
         "here": request.get_full_path(),
         "max_capacity": MAX_CAPACITY,
         **invitations_context(request),
@@ -177,7 +227,7 @@ def _team_invitations_url() -> str:
 
 def _pending_rows(pending: list[Invitation]) -> list[PendingInvitation]:
     now, role_labels = timezone.now(), dict(TeamRole.choices)
-    resend_url, revoke_url = _urls_by_id("invitation_resend"), _urls_by_id("invitation_revoke")
+    resend_url, revoke_url = url_for_id("invitation_resend"), url_for_id("invitation_revoke")
     rows = []
     for invitation in pending:
         # Each sending issues a link valid for the invitation's validity.
