@@ -262,6 +262,7 @@ def english_left(content: str, code: str) -> list[str]:
     return left
 
 
+@pytest.mark.any_database
 @pytest.mark.parametrize("code", sorted(TRANSLATIONS))
 def test_every_page_speaks_the_language_with_no_english_left(client, leader, busy, code):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = code

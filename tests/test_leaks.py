@@ -798,6 +798,7 @@ def test_it_shows_no_marker_to_anyone_who_may_not_see_it(walked, world, capsys, 
     assert not walked.problems, f"{len(walked.problems)} leaks:\n" + "\n".join(walked.problems[:40])
 
 
+@pytest.mark.any_database  # the English walk proves the queries on PostgreSQL
 @pytest.mark.django_db
 def test_it_shows_no_marker_and_answers_the_same_in_arabic_too(walked_in_arabic):
     assert walked_in_arabic.gets > 0
