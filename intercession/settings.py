@@ -259,6 +259,9 @@ LOGOUT_REDIRECT_URL = "login"
 # so tests use client.force_login, or client.login(request=HttpRequest(), ...).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # The signed-in user and their roles in one query (requests_app/web/auth.py).
+    "requests_app.web.auth.RolesBackend",
+    # Only for sessions signed in before RolesBackend: it never authenticates.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("DJANGO_AXES_FAILURE_LIMIT", 5)

@@ -23,6 +23,11 @@ def group_names(user: User | AnonymousUser) -> frozenset[str]:
     return cached
 
 
+def remember(user: User, names: frozenset[str]) -> None:
+    """Cache the user's role groups, read with the user (`web.auth`)."""
+    setattr(user, _CACHE_ATTRIBUTE, names & {LEADERS, INTERCESSORS})
+
+
 def forget(user: User) -> None:
     """Drop the cached membership, after changing the user's groups."""
     if hasattr(user, _CACHE_ATTRIBUTE):

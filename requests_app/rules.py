@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from requests_app import roles
 from requests_app.models import OPEN_STATUSES, Assignment, PrayerRequest, Status, StatusUpdate, UpdateKind
@@ -131,16 +131,16 @@ class UndoRefusal(enum.StrEnum):
     TOO_LATE = "too_late"
 
 
+def moves() -> QuerySet[StatusUpdate]:
+    """Every request's entries that changed its status (moves and undos),
+    latest first."""
+    return StatusUpdate.objects.exclude(kind=UpdateKind.SUBMITTED).exclude(from_status=F("to_status")).order_by("-pk")
+
+
 def latest_move(prayer_request: PrayerRequest) -> StatusUpdate | None:
     """The request's latest entry that changed its status: a move, or an undo
     (the last written: every change is written under the request's lock)."""
-    return (
-        prayer_request.updates.exclude(kind=UpdateKind.SUBMITTED)
-        .exclude(from_status=F("to_status"))
-        .select_related("author")
-        .order_by("-pk")
-        .first()
-    )
+    return moves().filter(prayer_request=prayer_request).select_related("author").first()
 
 
 def why_not_undo(

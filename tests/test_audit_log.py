@@ -24,9 +24,9 @@ from requests_app.views.audit import details_in_words
 AUDIT = reverse("audit_log")
 LOGIN = reverse("login")
 
-# The session, the user, their groups, and the page of entries, however
+# The session, the user with their roles, and the page of entries, however
 # many there are (the names are kept on the entries: no join, no lookup).
-AUDIT_QUERIES = 4
+AUDIT_QUERIES = 3
 
 
 def texts_of(content: str) -> list[str]:

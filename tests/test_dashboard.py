@@ -358,14 +358,14 @@ def test_it_is_in_the_leaders_navigation(client, leader, assigned_intercessor):
 
 # --- A constant number of queries ----------------------------------------------
 #
-# The session, the user and their groups (3); then, when the snapshot of the
+# The session and the user with their roles (2); then, when the snapshot of the
 # figures is worked out: the number of intercessors (1), the intercessors
 # with their load (1), the counts by status (1), the coverage gaps (1), the
 # prayers per week (1) and the dates for the medians (1); and the church's
 # settings (1: the test empties the whole cache to drop the snapshot). While
-# the snapshot is kept, a view costs the first three and cache reads.
-WORKING_OUT_QUERIES = 10
-FROM_SNAPSHOT_QUERIES = 3
+# the snapshot is kept, a view costs the first two and cache reads.
+WORKING_OUT_QUERIES = 9
+FROM_SNAPSHOT_QUERIES = 2
 
 
 def add_rows(how_many: int, *, leader, intercessors) -> None:

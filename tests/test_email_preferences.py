@@ -495,7 +495,7 @@ def test_someone_off_the_team_has_nothing_to_set(request, client, persona):
     assert not NotificationPreferences.objects.exists()
 
 
-@pytest.mark.parametrize(("persona", "queries"), [("leader", 4), ("other_intercessor", 5)])
+@pytest.mark.parametrize(("persona", "queries"), [("leader", 3), ("other_intercessor", 4)])
 def test_the_page_s_query_count_is_pinned(db, request, client, persona, queries, django_assert_num_queries):
     user = request.getfixturevalue(persona)
     _prefer(user, delivery=Delivery.DAILY)

@@ -305,11 +305,11 @@ def _many(count: int, leader) -> None:
         services.log_prayer(prayer_request, intercessor=intercessor, minutes=5)
 
 
-# Session + user + groups (leader_required), the confidential ids, the access
+# Session + the user with their roles (leader_required), the confidential ids, the access
 # log insert, then the rows and one prefetch of intercessors.
-REQUEST_EXPORT_QUERIES = 7
+REQUEST_EXPORT_QUERIES = 6
 # The same, with the prayer log in one query (no prefetch).
-PRAYER_LOG_EXPORT_QUERIES = 6
+PRAYER_LOG_EXPORT_QUERIES = 5
 
 
 @pytest.mark.parametrize("count", [5, 50])

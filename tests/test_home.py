@@ -21,8 +21,8 @@ MINE = reverse("my_assignments")
 NOT_ON_TEAM = "Your account is not on the intercession team"
 ASK_A_LEADER = "Ask a leader of the intercession team"
 
-# The session, the user, their groups: nothing about any request.
-HOME_QUERIES = 3
+# The session, the user with their roles: nothing about any request.
+HOME_QUERIES = 2
 
 
 @pytest.fixture

@@ -3,10 +3,14 @@ user-name enumeration, and a client address no header can forge."""
 
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
 from conftest import PASSWORD, make_user, without_csrf_token
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest
 from django.test import RequestFactory
 from django.urls import reverse
@@ -234,3 +238,63 @@ def test_it_still_logs_in_with_a_user_name_of_the_longest_length(client, db):
     response = log_in(client, longest.username, PASSWORD)
 
     assert response.status_code == 302
+
+
+# --- Who is signed in, with their roles (requests_app/web/auth.py) ---------------
+
+
+def test_a_log_in_remembers_the_backend_that_reads_the_roles_with_the_user(client, hannah):
+    log_in(client, "hannah", PASSWORD)
+
+    assert client.session["_auth_user_backend"] == "requests_app.web.auth.RolesBackend"
+
+
+def test_a_session_from_before_the_roles_backend_still_works(client, leader):
+    # Signed in by Django's own ModelBackend, as every session was before.
+    client.force_login(leader, backend="django.contrib.auth.backends.ModelBackend")
+
+    assert client.get(reverse("triage")).status_code == 200
+
+
+def test_a_role_taken_away_takes_effect_at_the_next_page(client, leader):
+    other = make_user("deborah", roles.LEADERS)
+    client.force_login(other)
+    assert client.get(reverse("triage")).status_code == 200
+
+    other.groups.remove(Group.objects.get(name=roles.LEADERS))
+
+    assert client.get(reverse("triage")).status_code in (302, 403)
+
+
+def test_a_deactivated_member_s_session_signs_nobody_in(client, hannah):
+    client.force_login(hannah)
+    hannah.is_active = False
+    hannah.save()
+
+    response = client.get(reverse("my_assignments"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+
+
+@pytest.mark.parametrize("username", ["hannah", "nobody-by-this-name"])
+def test_a_failed_log_in_checks_the_password_once_and_counts_once(client, hannah, username):
+    failures = []
+
+    def count(sender, **kwargs):
+        failures.append(kwargs)
+
+    user_login_failed.connect(count, dispatch_uid="test-count")
+    try:
+        with mock.patch.object(
+            ModelBackend, "authenticate", autospec=True, side_effect=ModelBackend.authenticate
+        ) as spy:
+            log_in(client, username, "wrong-password")
+    finally:
+        user_login_failed.disconnect(dispatch_uid="test-count")
+
+    # RolesBackend's own call: the ModelBackend listed after it (for old
+    # sessions) is never asked, so no password is hashed twice.
+    assert spy.call_count == 1
+    assert len(failures) == 1
+    assert AccessAttempt.objects.get().failures_since_start == 1

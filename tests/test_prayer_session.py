@@ -454,9 +454,9 @@ def test_the_session_page_costs_the_same_however_long_the_session(
     client.force_login(anna)
     start(client, board=True)
     client.get(SESSION)  # the login session's first read
-    # session, user, groups, prayer session row, the ids still in the set,
-    # the request, its access log entry (it is confidential).
-    with django_assert_num_queries(7):
+    # session, the user with their roles, prayer session row, the ids still
+    # in the set, the request, its access log entry (it is confidential).
+    with django_assert_num_queries(6):
         assert client.get(SESSION).status_code == 200
 
 
@@ -466,8 +466,8 @@ def test_the_start_page_costs_the_same_however_many_requests(client, anna, make,
         make(f"Request {number}", carried_by=anna)
     client.force_login(anna)
     start(client)
-    # session, user, groups, prayer session row, the capped count.
-    with django_assert_num_queries(5):
+    # session, the user with their roles, prayer session row, the capped count.
+    with django_assert_num_queries(4):
         assert client.get(START).status_code == 200
 
 

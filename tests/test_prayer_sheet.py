@@ -225,7 +225,7 @@ def test_it_is_in_the_leaders_navigation(client, leader):
 
 # --- A constant number of queries ----------------------------------------------
 #
-# The session, the user and their groups (3); the requests (1) and their
+# The session and the user with their roles (2); the requests (1) and their
 # intercessors (1).
 
 
@@ -242,6 +242,6 @@ def test_it_keeps_the_number_of_queries_constant(client, django_assert_num_queri
                 services.share_with_team(prayer_request, by=leader)
             # Confidential requests beside them change nothing on the sheet.
             request_for(f"Hidden {number}", confidential=True)
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             response = client.get(SHEET)
         assert sum(len(requests) for _category, requests in response.context["categories"]) == total

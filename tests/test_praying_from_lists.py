@@ -303,7 +303,7 @@ def test_it_keeps_the_board_queries_constant_with_filters(
     client.force_login(assigned_intercessor)
     for _ in range(3):
         on_board(details="constant words")
-    # The same 4 as the unfiltered board (tests/test_views_lists.py).
-    with django_assert_num_queries(4):
+    # The same 3 as the unfiltered board (tests/test_views_lists.py).
+    with django_assert_num_queries(3):
         response = client.get(BOARD, {"q": "constant words", "category": Category.HEALTH})
     assert len(response.context["page"].object_list) == 3

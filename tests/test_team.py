@@ -252,9 +252,9 @@ def test_it_pages_the_team_and_the_deactivated_apart(client, leader):
     assert first.context["page"].has_next
 
 
-# Session, user, groups; the members' page; the count of active leaders; the
+# Session, the user with their roles; the members' page; the count of active leaders; the
 # deactivated page; the pending invitations (requests_app.views.team).
-TEAM_QUERIES = 7
+TEAM_QUERIES = 6
 
 
 def test_it_keeps_the_number_of_queries_constant(client, leader, django_assert_num_queries):

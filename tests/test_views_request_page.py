@@ -524,17 +524,17 @@ def test_it_offers_a_board_reader_only_prayer_and_their_journal(client, titled_i
 
 # --- the request page: a constant number of queries ----------------------
 
-# Session, user, groups; the request, fetched with the sizes of its story,
-# prayer log and access log and its last prayer; its current intercessors
-# (from which the viewer's roles are worked out, once: no rule asks "is this
-# person assigned?" again); the story's page: 6 for everyone. The team adds
-# the prayer log's page; a board reader instead asks once whether they may
-# keep a journal. The team also reads the latest move, for its "Undo".
-# Opening a confidential request adds the access log's INSERT, and for a
-# leader the log's page.
-LEADER_DETAIL_QUERIES = 10
-ASSIGNED_DETAIL_QUERIES = 9
-BOARD_DETAIL_QUERIES = 7
+# Session, the user with their roles (requests_app/web/auth.py); the
+# request, fetched with the sizes of its story, prayer log and access log,
+# its last prayer and its latest move (for the "Undo"); its current
+# intercessors (from which the viewer's roles are worked out, once: no rule
+# asks "is this person assigned?" again); the story's page: 5 for everyone.
+# The team adds the prayer log's page; a board reader instead asks once
+# whether they may keep a journal. Opening a confidential request adds the
+# access log's INSERT, and for a leader the log's page.
+LEADER_DETAIL_QUERIES = 8
+ASSIGNED_DETAIL_QUERIES = 7
+BOARD_DETAIL_QUERIES = 6
 
 
 def grow(prayer_request: PrayerRequest, count: int, *, leader, intercessor) -> None:

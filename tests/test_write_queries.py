@@ -282,11 +282,11 @@ def test_minutes_out_of_range_are_refused_by_the_service_with_a_message(request_
     assert prayer_request.last_prayed_at is None
 
 
-# Session, user, roles, the request (fetch and authorize); lock it, look up
+# Session, the user with their roles, the request (fetch and authorize); lock it, look up
 # the form's key, insert the entry, move the last prayer forward. A
 # confidential request checks the assignment twice more: when fetched, and
 # again under the lock (it may have been released in between).
-@pytest.mark.parametrize(("confidential", "queries"), [(False, 10), (True, 12)])
+@pytest.mark.parametrize(("confidential", "queries"), [(False, 9), (True, 11)])
 def test_logging_a_prayer_costs_a_fixed_number_of_queries(
     client, request_in, assigned_intercessor, confidential, queries, django_assert_num_queries
 ):
@@ -300,7 +300,7 @@ def test_logging_a_prayer_costs_a_fixed_number_of_queries(
     assert PrayerLog.objects.filter(prayer_request=prayer_request).count() == 2
 
 
-# Session, user, roles, the request; locked: the move, its story entry, the
+# Session, the user with their roles, the request; locked: the move, its story entry, the
 # requester's e-mail; then its delivery.
 def test_moving_costs_a_fixed_number_of_queries(
     client, request_in, leader, django_assert_num_queries, django_capture_on_commit_callbacks
@@ -308,14 +308,14 @@ def test_moving_costs_a_fixed_number_of_queries(
     prayer_request = request_in(Status.INTERCEDING)
     client.force_login(leader)
     url = reverse("request_move", args=[prayer_request.pk])
-    with django_assert_num_queries(14), django_capture_on_commit_callbacks(execute=True):
+    with django_assert_num_queries(13), django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"to_status": Status.BREAKTHROUGH, "note": "", "visibility": "team"})
     assert response.status_code == 302
     prayer_request.refresh_from_db()
     assert prayer_request.status == Status.BREAKTHROUGH
 
 
-# Session, user, roles, the request; locked: am I assigned?, the note, the
+# Session, the user with their roles, the request; locked: am I assigned?, the note, the
 # requester's e-mail; then its delivery.
 def test_posting_an_update_costs_a_fixed_number_of_queries(
     client, request_in, assigned_intercessor, django_assert_num_queries, django_capture_on_commit_callbacks
@@ -323,18 +323,18 @@ def test_posting_an_update_costs_a_fixed_number_of_queries(
     prayer_request = request_in(Status.INTERCEDING)
     client.force_login(assigned_intercessor)
     url = reverse("request_update", args=[prayer_request.pk])
-    with django_assert_num_queries(14), django_capture_on_commit_callbacks(execute=True):
+    with django_assert_num_queries(13), django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"note": "Still standing.", "visibility": "requester"})
     assert response.status_code == 302
     assert "Still standing." in prayer_request.updates.values_list("note", flat=True)
 
 
-# Session, user, roles, the request; the page's candidates and current
+# Session, the user with their roles, the request; the page's candidates and current
 # intercessors (the form checks the choice against them); then, locked: who
 # is on the team, profiles made and locked, already assigned?, loads, the
 # assignments, their story entries, the move to intercession, the e-mails;
 # then their delivery.
-ASSIGN_QUERIES = 24
+ASSIGN_QUERIES = 23
 
 
 @pytest.mark.parametrize("how_many", [1, 3])

@@ -6,19 +6,20 @@ not see, 403 for what they may not change) and changes things only through
 or bad input becomes a message, and changes nothing.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field, as_crispy_form
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -165,6 +166,52 @@ def _with_page_figures(user: User) -> QuerySet[PrayerRequest]:
         story_count_for_team=_count_of(story.filter(_story_seen(user, on_team=True))),
         story_count_for_reader=_count_of(story.filter(_story_seen(user, on_team=False))),
         access_count=_count_of(AccessLogEntry.objects.filter(prayer_request=OuterRef("pk"))),
+        latest_move_values=Subquery(
+            rules.moves().filter(prayer_request=OuterRef("pk")).values(values=JSONObject(**_MOVE_VALUES))[:1],
+            output_field=JSONField(),
+        ),
+    )
+
+
+# What the undo control reads of the latest move, fetched with the request.
+_MOVE_VALUES = {
+    "pk": "pk",
+    "kind": "kind",
+    "from_status": "from_status",
+    "to_status": "to_status",
+    "created_at": "created_at",
+    "author_id": "author_id",
+    "author_username": "author__username",
+    "author_first_name": "author__first_name",
+    "author_last_name": "author__last_name",
+}
+
+
+def _latest_move(prayer_request: PrayerRequest) -> StatusUpdate | None:
+    """`rules.latest_move(prayer_request)`, from the values the page's query
+    for the request brought (`_with_page_figures`): not saved, only read."""
+    values = prayer_request.latest_move_values
+    if not values:
+        return None
+    created_at = parse_datetime(values["created_at"])
+    if timezone.is_naive(created_at):  # SQLite keeps UTC without an offset
+        created_at = timezone.make_aware(created_at, UTC)
+    author = None
+    if values["author_id"] is not None:
+        author = User(
+            pk=values["author_id"],
+            username=values["author_username"],
+            first_name=values["author_first_name"],
+            last_name=values["author_last_name"],
+        )
+    return StatusUpdate(
+        pk=values["pk"],
+        prayer_request=prayer_request,
+        kind=values["kind"],
+        from_status=values["from_status"],
+        to_status=values["to_status"],
+        created_at=created_at,
+        author=author,
     )
 
 
@@ -340,7 +387,7 @@ def _confirm_dialogs(moves: list[tuple[Status, str]], prayer_request: PrayerRequ
 def _undo_control(user: User, prayer_request: PrayerRequest, held: frozenset) -> dict | None:
     """The "Undo" button for the request's latest move, if this viewer may
     press it now, with how long they have left."""
-    latest = rules.latest_move(prayer_request)
+    latest = _latest_move(prayer_request)
     now = timezone.now()
     if latest is None or not rules.can_undo_move(user, prayer_request, latest, latest=latest, now=now, held=held):
         return None
