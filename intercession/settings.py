@@ -283,7 +283,9 @@ SESSION_ABSOLUTE_SECONDS = env_int("DJANGO_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 
 # without a shared cache: not read through the cache (cached_db), because a
 # Redis that is away would then break every page, and a logout whose cache
 # delete failed would leave the session readable once Redis came back.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's own rows and table, read with one statement written once
+# (requests_app/web/sessions.py).
+SESSION_ENGINE = "requests_app.web.sessions"
 
 # --- Internationalisation -------------------------------------------------
 # The languages shipped (locale/, docs/GLOSSARY.md), each named as its

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import bring_to, make_user, submit
+from django.contrib.auth.models import Group
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -280,3 +281,34 @@ def test_the_team_page_draws_each_card_from_a_stencil(client, leader, assigned_i
     cards = [row.card for row in response.context["page"].object_list]
     assert len(cards) == 2
     assert all(f'id="member-{row.pk}"' in row.card for row in response.context["page"].object_list)
+
+
+# --- The request page's query, built once per viewer ----------------------------
+
+
+def test_the_request_page_builds_its_query_once_per_viewer_and_role(client, monkeypatch, leader, assigned_intercessor):
+    from requests_app.views import request_page
+
+    monkeypatch.setattr(request_page, "_figures", {})
+    built = []
+    original = request_page._build_page_figures
+    monkeypatch.setattr(request_page, "_build_page_figures", lambda user: built.append(user.pk) or original(user))
+    prayer_request = submit(title="Built once", confidential=True)
+    bring_to(prayer_request, Status.INTERCEDING, leader=leader, intercessor=assigned_intercessor)
+    url = reverse("request_detail", args=[prayer_request.pk])
+
+    client.force_login(leader)
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    client.force_login(assigned_intercessor)
+    assert client.get(url).status_code == 200
+    # The leader's and the intercessor's, once each.
+    assert built == [leader.pk, assigned_intercessor.pk]
+
+    # A viewer who stops leading reads with a query of their new role's.
+    request_page._with_page_figures(leader)
+    assert built == [leader.pk, assigned_intercessor.pk]
+    leader.groups.remove(Group.objects.get(name=roles.LEADERS))
+    roles.forget(leader)
+    request_page._with_page_figures(leader)
+    assert built == [leader.pk, assigned_intercessor.pk, leader.pk]

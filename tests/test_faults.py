@@ -673,7 +673,7 @@ def test_the_database_timeouts_and_the_cache_come_from_the_environment():
     assert result.stdout.strip() == (
         "{'connect_timeout': 2, 'options': '-c lock_timeout=1000 -c statement_timeout=0'}"
         " django.core.cache.backends.redis.RedisCache redis://127.0.0.1:6379/3 church-a"
-        " django.contrib.sessions.backends.db"
+        " requests_app.web.sessions"
     )
 
 
@@ -686,7 +686,8 @@ def test_it_refuses_a_cache_url_it_cannot_use():
 def test_sessions_stay_in_the_database_without_a_shared_cache():  # and with one: above
     result = read_settings({"DJANGO_SECRET_KEY": "x" * 50}, "s.SESSION_ENGINE")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "django.contrib.sessions.backends.db"
+    # Django's database sessions, read by one statement (requests_app/web/sessions.py).
+    assert result.stdout.strip() == "requests_app.web.sessions"
 
 
 def test_only_a_passing_database_error_is_the_503_page(db, monkeypatch):

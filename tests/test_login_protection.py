@@ -3,17 +3,21 @@ user-name enumeration, and a client address no header can forge."""
 
 import re
 from datetime import timedelta
+from importlib import import_module
 from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
 from conftest import PASSWORD, make_user, without_csrf_token
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_login_failed
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from requests_app import roles
 from requests_app.web.middleware import client_ip
@@ -298,3 +302,37 @@ def test_a_failed_log_in_checks_the_password_once_and_counts_once(client, hannah
     assert spy.call_count == 1
     assert len(failures) == 1
     assert AccessAttempt.objects.get().failures_since_start == 1
+
+
+# --- Sessions read by one statement (requests_app/web/sessions.py) ---------------
+
+
+def test_a_session_saved_by_django_s_own_store_is_read(client, hannah):
+    from django.contrib.sessions.backends.db import SessionStore as DjangosStore
+
+    client.force_login(hannah)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    assert DjangosStore(key).load() == import_module(settings.SESSION_ENGINE).SessionStore(key).load()
+    assert client.get(reverse("my_assignments")).status_code == 200
+
+
+def test_an_expired_session_signs_nobody_in(client, hannah):
+    client.force_login(hannah)
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+
+    response = client.get(reverse("my_assignments"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+
+
+@pytest.mark.parametrize("key", ["", "x", "'; DROP TABLE django_session; --", "é" * 40, "a" * 500])
+def test_an_odd_session_cookie_signs_nobody_in_and_changes_nothing(client, hannah, key):
+    client.force_login(hannah)
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+
+    response = client.get(reverse("my_assignments"))
+
+    assert response.status_code == 302
+    assert Session.objects.count() == 1

@@ -154,12 +154,30 @@ def _count_of(rows: QuerySet) -> Subquery:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+# The queryset of `_with_page_figures` for each viewer, built once: building
+# its five subqueries cost more than compiling and running the query. Only
+# clones of it are ever filtered and run; it depends on nothing but who
+# reads and whether they lead (both in the key). Past this many, start over.
+_FIGURES_KEPT = 256
+_figures: dict[tuple[int, bool], QuerySet[PrayerRequest]] = {}
+
+
 def _with_page_figures(user: User) -> QuerySet[PrayerRequest]:
     """The request with the sizes of its lists, all in the one query that
     fetches it (each a subquery over an index on the request; its last
     prayer is a column), so the page's pagers never count on their own. The
     story is counted for both kinds of reader: whether this one is on the
     request's team is only known once its intercessors are loaded."""
+    key = (user.pk, roles.is_leader(user))
+    built = _figures.get(key)
+    if built is None:
+        if len(_figures) >= _FIGURES_KEPT:
+            _figures.clear()
+        built = _figures[key] = _build_page_figures(user)
+    return built.all()
+
+
+def _build_page_figures(user: User) -> QuerySet[PrayerRequest]:
     story = StatusUpdate.objects.filter(prayer_request=OuterRef("pk"))
     return PrayerRequest.objects.annotate(
         prayer_count=_count_of(PrayerLog.objects.filter(prayer_request=OuterRef("pk"))),

@@ -3,6 +3,7 @@ longer, or erase its personal data on someone's behalf. Both POST only, for
 leaders (403 for the rest of the team who may see the request, 404 for who
 may not), with a reason for the audit log (`requests_app.team.retention`)."""
 
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 from requests_app import access, roles, services
 from requests_app.forms.retention import EraseForm, KeepTextForm
 from requests_app.team import retention
+from requests_app.views import rendered
 from requests_app.views.outcomes import carry_out
 
 
@@ -70,6 +72,8 @@ def card(user, prayer_request) -> dict | None:
         return None
     return {
         "erased_on": services.text_erased_on(prayer_request),
-        "keep_form": KeepTextForm(prefix="keep"),
-        "erase_form": EraseForm(prefix="erase"),
+        # Always unbound here (their POSTs answer with a message): the same
+        # HTML for every leader in a language, rendered once (views/rendered.py).
+        "keep_form_html": rendered.once(("retention_keep",), lambda: as_crispy_form(KeepTextForm(prefix="keep"))),
+        "erase_form_html": rendered.once(("retention_erase",), lambda: as_crispy_form(EraseForm(prefix="erase"))),
     }

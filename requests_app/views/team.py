@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -256,7 +257,18 @@ def invitations_context(request: HttpRequest, form: InviteForm | None = None) ->
         return {"can_invite": False}
     page = keyset_page(request, invitations.pending(), INVITATIONS_ORDER, param="invitations", anchor="invitations")
     page.object_list = _pending_rows(page.object_list)
-    return {"can_invite": True, "invite_form": form or InviteForm(), "invitations": page}
+    ctx = {"can_invite": True, "invite_form": form or InviteForm(), "invitations": page}
+    if form is None:
+        # Unbound, the same for every leader in a language: its fields laid
+        # out by crispy once (views/rendered.py); a bound form with its
+        # errors is laid out afresh (invite).
+        ctx["invite_fields_html"] = rendered.once(("team_invite_fields",), _invite_fields)
+    return ctx
+
+
+def _invite_fields() -> str:
+    form = InviteForm()
+    return render_to_string("requests_app/_team_invite_fields.html", {"invite_form": form})
 
 
 def _invitation_to_manage(request: HttpRequest, pk: int) -> Invitation:
