@@ -567,8 +567,9 @@ def _insert_assignments(cursor, params: dict) -> None:
     cursor.execute(
         """
         INSERT INTO requests_app_assignment (prayer_request_id, intercessor_id, assigned_by_id, assigned_at,
-                                             released_at, released_by_id)
-        SELECT p.id, a.intercessor_id, p.leader_id, p.assigned_at, a.released_at, a.released_by_id
+                                             released_at, released_by_id, request_open)
+        SELECT p.id, a.intercessor_id, p.leader_id, p.assigned_at, a.released_at, a.released_by_id,
+               p.status IN ('new', 'interceding', 'breakthrough')
         FROM bench_plan p
         CROSS JOIN LATERAL (VALUES
             (p.primary_id, NULL::timestamptz, NULL::int),

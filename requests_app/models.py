@@ -332,8 +332,11 @@ class AssignmentQuerySet(models.QuerySet):
         return self.filter(released_at__isnull=True)
 
     def carrying(self) -> "AssignmentQuerySet":
-        """Active assignments on open requests: what counts against capacity."""
-        return self.active().filter(prayer_request__status__in=OPEN_STATUSES)
+        """Active assignments on open requests: what counts against capacity.
+        Read from `request_open`, which `services` keeps with the request's
+        status, over an index of exactly these rows: an intercessor's load
+        costs what they carry now, not everything they ever carried."""
+        return self.active().filter(request_open=True)
 
 
 class Assignment(models.Model):
@@ -358,6 +361,10 @@ class Assignment(models.Model):
         blank=True,
         related_name="assignments_released",
     )
+    # Whether its request is open (new, interceding, breakthrough): a copy of
+    # the request's status kept by `services` in the same transaction as
+    # every change of it (`_request_opened_or_closed`), for `carrying()`.
+    request_open = models.BooleanField(default=True, editable=False)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -381,6 +388,12 @@ class Assignment(models.Model):
                 fields=["intercessor", "prayer_request"],
                 condition=Q(released_at__isnull=True),
                 name="assignment_active_by_user",
+            ),
+            # What each intercessor carries now (their load, capacity).
+            models.Index(
+                fields=["intercessor", "prayer_request"],
+                condition=Q(released_at__isnull=True, request_open=True),
+                name="assignment_carrying_by_user",
             ),
         ]
 

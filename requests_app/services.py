@@ -183,12 +183,22 @@ def move(
     return update
 
 
+def _request_opened_or_closed(locked: PrayerRequest, from_status: str, to_status: str) -> None:
+    """Keep `Assignment.request_open` with the request's status (what
+    `carrying()`, an intercessor's load, reads): only a change between open
+    and finished touches the assignments, in the caller's transaction."""
+    is_open = to_status in OPEN_STATUSES
+    if (from_status in OPEN_STATUSES) != is_open:
+        Assignment.objects.filter(prayer_request=locked).update(request_open=is_open)
+
+
 def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note: str, visibility: str) -> StatusUpdate:
     """Change the status of an already locked and checked request."""
     if locked.text_erased_at is not None:
         note = ""  # an erased request's story takes no new words
     from_status = locked.status
     now = timezone.now()
+    _request_opened_or_closed(locked, from_status, to_status)
     if to_status == Status.INTERCEDING:
         for field in _STAGE_FIELDS.values():
             setattr(locked, field, None)
@@ -260,6 +270,7 @@ def undo_move(
         else:
             # The move only dated its own stage, which had no date before.
             setattr(locked, _STAGE_FIELDS[Status(undone.to_status)], None)
+        _request_opened_or_closed(locked, locked.status, undone.from_status)
         locked.status = undone.from_status
         locked.save(update_fields=["status", "updated_at", *_STAGE_FIELDS.values()])
         update = StatusUpdate.objects.create(

@@ -697,3 +697,55 @@ def test_it_logs_two_forms_twice(request_in, assigned_intercessor):
     services.log_prayer(prayer_request, intercessor=assigned_intercessor)
 
     assert PrayerLog.objects.filter(prayer_request=prayer_request).count() == 4
+
+
+# --- What an intercessor carries: Assignment.request_open follows the status --------
+
+
+def _carrying_by_the_join():
+    from requests_app.models import OPEN_STATUSES
+
+    on_open_requests = Assignment.objects.active().filter(prayer_request__status__in=OPEN_STATUSES)
+    return set(on_open_requests.values_list("pk", flat=True))
+
+
+def _carrying():
+    return set(Assignment.objects.carrying().values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_what_is_carried_follows_every_move_and_undo(request_in, leader, assigned_intercessor):
+    prayer_request = request_in(Status.INTERCEDING)
+    assert _carrying() == _carrying_by_the_join() != set()
+
+    for to_status in (Status.BREAKTHROUGH, Status.ANSWERED, Status.INTERCEDING, Status.CLOSED, Status.INTERCEDING):
+        services.move(prayer_request, to_status, actor=leader)
+        assert _carrying() == _carrying_by_the_join(), to_status
+        if to_status in (Status.ANSWERED, Status.CLOSED):
+            assert not Assignment.objects.carrying().filter(prayer_request=prayer_request).exists()
+            # Undone: carried again; moved once more, as the table allows.
+            services.undo_move(prayer_request, prayer_request.updates.order_by("-pk").first().pk, actor=leader)
+            assert _carrying() == _carrying_by_the_join()
+            assert Assignment.objects.carrying().filter(prayer_request=prayer_request).exists()
+            services.move(prayer_request, to_status, actor=leader)
+            assert _carrying() == _carrying_by_the_join()
+    # The intercessor's load counts it again once it is reopened.
+    carried = Assignment.objects.carrying().filter(intercessor=assigned_intercessor)
+    assert carried.filter(prayer_request=prayer_request).exists()
+
+
+@pytest.mark.django_db
+def test_the_migration_marks_the_assignments_of_finished_requests(request_in):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    finished = request_in(Status.ANSWERED)
+    carried = request_in(Status.INTERCEDING)
+    Assignment.objects.update(request_open=True)  # as the new column starts
+
+    import_module("requests_app.migrations.0021_assignment_request_open").fill(apps, None)
+
+    assert not Assignment.objects.filter(prayer_request=finished, request_open=True).exists()
+    assert not Assignment.objects.filter(prayer_request=carried, request_open=False).exists()
+    assert _carrying() == _carrying_by_the_join()
