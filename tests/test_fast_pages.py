@@ -214,6 +214,8 @@ def test_the_request_page_escapes_names_and_notes_in_its_entries(client, leader,
 
     assert "<i>Ivo</i>" not in content
     assert "&lt;i&gt;Ivo&lt;/i&gt; assigned" in content
+    # In the prayer log, isolated from the date after it.
+    assert '<bdi class="fw-semibold">&lt;i&gt;Ivo&lt;/i&gt;</bdi>' in content
     assert "A &lt;script&gt;note&lt;/script&gt;<br>line two" in content
     assert "&lt;b&gt;held&lt;/b&gt;<br>second line" in content
     assert "5 minutes" in content

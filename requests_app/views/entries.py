@@ -34,12 +34,13 @@ STORY_ENTRY = (
 BADGE = ' · <span class="badge tag{tone}">{label}</span>'
 NOTE = '<p dir="auto" class="mb-0 mt-1 story-note">{note}</p>'
 
-PRAYER = (
-    '<li class="border-top py-2 small"><span class="fw-semibold">{name}</span> · {time}{minutes}{fasted}{note}</li>'
-)
+# A name that starts a line is isolated (<bdi>), as every <time> is (the
+# stylesheet): on an Arabic page a Latin name and the date after it keep
+# their order.
+PRAYER = '<li class="border-top py-2 small"><bdi class="fw-semibold">{name}</bdi> · {time}{minutes}{fasted}{note}</li>'
 PRAYER_NOTE = '<div dir="auto" class="text-body-secondary">{note}</div>'
 
-ACCESS = '<li class="border-top py-1"><span class="fw-semibold">{name}</span> · {action} · {time}</li>'
+ACCESS = '<li class="border-top py-1"><bdi class="fw-semibold">{name}</bdi> · {action} · {time}</li>'
 
 
 def display_name(user) -> str:
