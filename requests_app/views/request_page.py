@@ -130,13 +130,15 @@ def _story_seen(user: User, *, on_team: bool) -> Q:
     private journals; someone reading from the team board sees how the
     request moved and who carries it, and their own journal, but no notes.
     """
-    seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author=user)
+    # By id, not the user object: `_with_page_figures` keeps these filters
+    # beyond the request that made them.
+    seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author_id=user.pk)
     if on_team:
         seen |= ~Q(visibility=Visibility.PRIVATE)
     if not roles.is_leader(user):
         # A flag (and its reason) is for the leaders who review it, and the
         # intercessor who raised it.
-        seen &= ~Q(kind=UpdateKind.FLAGGED) | Q(author=user)
+        seen &= ~Q(kind=UpdateKind.FLAGGED) | Q(author_id=user.pk)
     return seen
 
 
