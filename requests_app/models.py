@@ -1002,6 +1002,9 @@ class ChurchSettings(models.Model):
     )
     asks_consent = models.BooleanField(_("the public form asks about consent"), default=True)
     privacy_notice = models.TextField(_("privacy notice"), max_length=4000, blank=True)
+    # Origins (https://www.example.org) of the church's own sites, which may
+    # show the request form in a frame (/embed/ask/): its frame-ancestors.
+    embed_origins = models.JSONField(_("sites that may show the request form"), default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -1011,3 +1014,4 @@ class ChurchSettings(models.Model):
 
     def __str__(self) -> str:
         return self.name
+

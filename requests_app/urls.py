@@ -28,6 +28,7 @@ urlpatterns = [
     # Requesters: no account, a private follow-up link.
     path("ask/", public.ask, name="ask"),
     path("ask/sent/", public.ask_sent, name="ask_sent"),
+    path("embed/ask/", public.embed_ask, name="embed_ask"),
     # Before followup/<token>/: "lost" is matched here, never taken for a token.
     path("followup/", public.followup_help, name="followup_help"),
     path("followup/lost/", public.followup_lost, name="followup_lost"),

@@ -290,6 +290,12 @@ PLANS = {
         {"consent": "knows", "for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
     ),
     "ask_sent": None,
+    "embed_ask": lambda w: Post(
+        "anonymous",
+        reverse("embed_ask"),
+        {"consent": "knows", "for_whom": "J.", "category": "health", "title": "Strength"},
+        expect=200,
+    ),
     "followup_help": None,
     # New links for the World's requester: their tokens change, after the response.
     "followup_lost": lambda w: Post("anonymous", reverse("followup_lost"), {"email": "r@example.org"}),
@@ -462,7 +468,14 @@ PLANS = {
     ),
 }
 ADMIN_SAMPLES = {"admin:login", "admin:requests_app_intercessorprofile_change"}
-POST_NAMES = [name for name, plan in PLANS.items() if plan is not None]
+# POSTs taken without a CSRF token, and why no forger gains by them.
+CSRF_EXEMPT = {
+    # The request form in a frame on the church's website, where the browser
+    # sends none of our cookies: a forged request is an anonymous request,
+    # no more than the forger could send themselves, under the same limit.
+    "embed_ask": "anonymous, needs no session",
+}
+POST_NAMES = [name for name, plan in PLANS.items() if plan is not None and name not in CSRF_EXEMPT]
 GET_ONLY_NAMES = [name for name, plan in PLANS.items() if plan is None]
 
 # How a forger's POST comes without a valid token.
@@ -537,6 +550,28 @@ def test_it_accepts_the_same_post_with_its_csrf_token(world, name):
         assert len(mail.outbox) == 1
     elif plan.effect == "logout":
         assert not is_logged_in(client)
+
+
+@pytest.mark.parametrize("name", sorted(CSRF_EXEMPT))
+def test_a_post_taken_without_a_token_gives_a_forger_nothing_of_the_visitor(world, name):
+    """Forged from a leader's browser, the embedded form makes the same
+    anonymous request as from anyone's: nothing of the leader's session is
+    used or changed, and no one's account is touched."""
+    plan = PLANS[name](world)
+    before = snapshot()
+    assert _client_for(world, "anonymous").post(plan.url, plan.data).status_code == plan.expect
+    by_anyone = changed_tables(before, snapshot())
+    client = _client_for(world, "leader")
+    before_session = dict(client.session.items())
+    before = snapshot()
+
+    response = client.post(plan.url, plan.data, HTTP_ORIGIN="https://evil.example.org")
+
+    assert response.status_code == plan.expect
+    assert changed_tables(before, snapshot()) == by_anyone
+    assert dict(client.session.items()) == before_session
+    assert is_logged_in(client)
+    assert not response.cookies
 
 
 @pytest.mark.parametrize("name", GET_ONLY_NAMES)

@@ -74,6 +74,19 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
             "and category stay for the figures. A leader can keep one request longer from its page."
         ),
     )
+    embed_origins = forms.CharField(
+        label=_("Sites that may show the request form"),
+        help_text=_(
+            "The addresses of the church's own websites that show the request form in a frame, such as "
+            "https://www.example.org, one on each line. Every other site is refused. Left empty, no site can."
+        ),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off", "autocomplete": "off"}
+        ),
+        error_messages={"max_length": TOO_LONG},
+    )
 
     class Meta:
         model = ChurchSettings
@@ -160,6 +173,7 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial["embed_origins"] = "\n".join(self.instance.embed_origins or [])
         order = church.ordered_categories(self.instance.category_order)
         for place, (value, _label) in zip(PLACES, order, strict=True):
             self.fields[f"category_{place}"] = forms.ChoiceField(
@@ -190,6 +204,9 @@ class ChurchSettingsForm(InputHygiene, forms.ModelForm):
 
     def clean_privacy_notice(self) -> str:
         return self._text("privacy_notice")
+
+    def clean_embed_origins(self) -> list[str]:
+        return church_settings.check_origins(self.cleaned_data["embed_origins"].splitlines())
 
     def clean_accent_colour(self) -> str:
         return church_settings.check_colour(self.cleaned_data["accent_colour"])

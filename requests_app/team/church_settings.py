@@ -12,6 +12,7 @@ which are the church's words, not settings); and the cached settings
 dropped once it commits, so the next page shows the new ones.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ EDITABLE = (
     "confidential_by_default",
     "asks_consent",
     "privacy_notice",
+    "embed_origins",
     "category_order",
     "coverage_days",
     "reminder_prayer_gap_days",
@@ -47,6 +49,12 @@ EDITABLE = (
 # The church's own words: the audit log keeps only that they changed.
 UNRECORDED_TEXTS = frozenset({"welcome_text", "form_paused_message", "privacy_notice"})
 CHANGED = "changed"
+# The sites that may show the request form in a frame (`check_origins`).
+MOST_EMBED_ORIGINS = 10
+_USUAL_PORTS = {"https": 443, "http": 80}
+_THIS_MACHINE = frozenset({"localhost", "127.0.0.1"})
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 # One line each: the header, page titles, e-mail subjects.
 SINGLE_LINE = frozenset({"name", "contact"})
 
@@ -61,6 +69,11 @@ MESSAGES = {
     ),
     "category_twice": _("%(category)s is already in place %(place)d: give each category exactly one place."),
     "category_order": _("Give each of the categories exactly one place."),
+    "invalid_origin": _(
+        "“%(origin)s” is not the address of a site: give each as https:// and its host name alone, such as "
+        "https://www.example.org, one on each line."
+    ),
+    "too_many_origins": _("Give at most %(most)d sites."),
 }
 
 
@@ -102,6 +115,51 @@ def check_colour(value: str) -> str:
     return colour
 
 
+def check_origins(values) -> list[str]:
+    """The origins of the sites that may frame the request form, one per
+    entry: https:// and a host name (an international one in its ASCII
+    form), a port only if it is not the usual one; http:// only for this
+    machine (localhost), for trying it out. In lower case, without
+    repeats, at most MOST_EMBED_ORIGINS; blank entries are dropped."""
+    if not isinstance(values, (list, tuple)) or any(not isinstance(value, str) for value in values):
+        raise _Refusal("invalid_origin", origin="")
+    origins: list[str] = []
+    for value in values:
+        value = value.strip()
+        if value:
+            origin = _origin(value)
+            if origin is None:
+                raise _Refusal("invalid_origin", origin=value[:100])
+            if origin not in origins:
+                origins.append(origin)
+    if len(origins) > MOST_EMBED_ORIGINS:
+        raise _Refusal("too_many_origins", most=MOST_EMBED_ORIGINS)
+    return origins
+
+
+def _origin(value: str) -> str | None:
+    scheme, separator, rest = value.rstrip("/").partition("://")
+    scheme = scheme.lower()
+    if not separator or scheme not in _USUAL_PORTS:
+        return None
+    host, _colon, port = rest.partition(":")
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    if (
+        len(host) > 253
+        or not _HOST.fullmatch(host)
+        or (port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536))
+    ):
+        return None
+    if scheme == "http" and host not in _THIS_MACHINE:
+        return None
+    if port and int(port) != _USUAL_PORTS[scheme]:
+        return f"{scheme}://{host}:{int(port)}"
+    return f"{scheme}://{host}"
+
+
 def check_category_order(values) -> list[str]:
     """Every category exactly once, as a list of their values."""
     labels = dict(Category.choices)
@@ -135,6 +193,7 @@ def check(row: ChurchSettings) -> None:
             checked(name, lambda value, name=name: check_text(value, single_line=name in SINGLE_LINE))
     checked("accent_colour", lambda value: check_colour(value if isinstance(value, str) else ""))
     checked("category_order", check_category_order)
+    checked("embed_origins", check_origins)
     try:
         row.full_clean(exclude=[*errors, "updated_at"], validate_unique=False, validate_constraints=False)
     except ValidationError as refusal:

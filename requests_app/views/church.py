@@ -5,6 +5,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -15,6 +17,16 @@ from requests_app.team import church_settings as settings_service
 from requests_app.views.outcomes import carry_out
 
 ONE_YEAR = 365 * 24 * 60 * 60
+
+EMBED_SNIPPET = """<iframe id="intercession-ask" src="{address}" title="{title}"
+  style="width: 100%; height: 60rem; border: 0" allow="clipboard-write"></iframe>
+<script>
+  addEventListener("message", function (event) {{
+    if (event.origin === "{origin}" && event.data && event.data.intercessionHeight) {{
+      document.getElementById("intercession-ask").style.height = event.data.intercessionHeight + "px";
+    }}
+  }});
+</script>"""
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -31,7 +43,17 @@ def church_settings(request: HttpRequest) -> HttpResponse:
         if changes is not None:
             messages.success(request, _("The church's settings are saved.") if changes else _("Nothing was changed."))
             return redirect("church_settings")
-    return render(request, "requests_app/church_settings.html", {"form": form})
+    ctx = {"form": form, "embed_snippet": embed_snippet(request.build_absolute_uri(reverse("embed_ask")))}
+    return render(request, "requests_app/church_settings.html", ctx)
+
+
+def embed_snippet(address: str) -> str:
+    """What a church pastes into a page of its website to show the request
+    form there (the README shows the same): the frame, and a few lines
+    that make it as tall as the form (static/js/embed.js tells them)."""
+    origin = "/".join(address.split("/")[:3])
+    # Source code to copy: what goes into its attributes is escaped for them.
+    return EMBED_SNIPPET.format(address=escape(address), origin=escape(origin), title=escape(_("Ask for prayer")))
 
 
 @login_not_required

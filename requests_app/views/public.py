@@ -7,6 +7,9 @@ token is shown once, on the page right after asking, and only its hash is
 stored. Pages that show the request or the link are never cached and ask
 search engines not to index them.
 
+The same form can live in a frame on the church's own website
+(`embed_ask`, /embed/ask/), framed only by the sites the church lists.
+
 A requester who lost their link asks for new ones with the address they
 gave ("Lost your link?", `followup_lost`); the page on following a request
 (`followup_help`) is where their later e-mails send them.
@@ -40,6 +43,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -137,7 +142,7 @@ _KEPT_WHILE_PAUSED = ("for_whom", "title", "details")
 
 
 @sensitive_variables()
-def _paused(request: HttpRequest, message: str) -> HttpResponse:
+def _paused(request: HttpRequest, message: str, *, embedded: bool) -> HttpResponse:
     """The church has paused new requests (its settings page): its message
     instead of the form. A form sent from a page shown before the pause is
     refused with a 409, changing nothing; what was typed comes back, for
@@ -152,7 +157,7 @@ def _paused(request: HttpRequest, message: str) -> HttpResponse:
             if value:
                 kept.append((AskForm.base_fields[name].label, value))
     ctx = {"paused": True, "paused_message": message, "refused": request.method == "POST", "kept": kept}
-    return render(request, "requests_app/public/ask.html", ctx, status=status)
+    return _paused_or_form(request, ctx, embedded=embedded, status=status)
 
 
 @login_not_required
@@ -167,9 +172,42 @@ def ask(request: HttpRequest) -> HttpResponse:
     the form comes back with what was typed (the honeypot emptied) and says
     why; nothing is stored or sent. While the church has paused the form,
     its message instead (`_paused`)."""
+    return _ask(request, embedded=False)
+
+
+@login_not_required
+@csrf_exempt
+@xframe_options_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@sensitive_post_parameters()
+@sensitive_variables()
+def embed_ask(request: HttpRequest) -> HttpResponse:
+    """The public form alone, for a frame on the church's own website.
+
+    Only the sites of the church's settings (`embed_origins`) may frame it:
+    they are the page's frame-ancestors, and with none it may not be framed
+    at all. In a frame on another site the browser sends none of our
+    cookies, so the page needs none: no CSRF token (asking needs no account,
+    and a forged request could do no more than its sender can do by
+    themselves, under the same rate limit), and the follow-up link is shown
+    in the answer to the POST itself, once, instead of after a redirect."""
+    response = _ask(request, embedded=True)
+    origins = church.current().embed_origins
+    response._csp_replace = {"frame-ancestors": list(origins) if origins else ["'none'"]}
+    return _not_indexed(response)
+
+
+def _paused_or_form(request: HttpRequest, ctx: dict, *, embedded: bool, status: int = 200) -> HttpResponse:
+    template = "requests_app/public/embed_ask.html" if embedded else "requests_app/public/ask.html"
+    return render(request, template, {**ctx, "embedded": embedded}, status=status)
+
+
+@sensitive_variables()
+def _ask(request: HttpRequest, *, embedded: bool) -> HttpResponse:
     current = church.current()
     if not current.form_open:
-        return _paused(request, current.form_paused_message)
+        return _paused(request, current.form_paused_message, embedded=embedded)
     form = AskForm(request.POST) if request.method == "POST" else AskForm()
     status = 200
     if form.is_bound and not form.is_valid():
@@ -194,6 +232,9 @@ def ask(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
+            if embedded:
+                ctx = {"link": link, "emailed": bool(prayer_request.requester_email), "embedded": True}
+                return render(request, "requests_app/public/embed_sent.html", ctx)
             response = redirect("ask_sent")
             response.set_signed_cookie(
                 FOLLOWUP_COOKIE,
@@ -212,7 +253,7 @@ def ask(request: HttpRequest) -> HttpResponse:
             ("ask", current.asks_consent, current.confidential_by_default, tuple(current.category_order)),
             lambda: render_to_string("requests_app/public/_ask_fields.html", {"form": form}),
         )
-    return render(request, "requests_app/public/ask.html", ctx, status=status)
+    return _paused_or_form(request, ctx, embedded=embedded, status=status)
 
 
 @login_not_required
