@@ -63,6 +63,7 @@ def main_pages(prepared: Prepared) -> dict[str, list[tuple[str, str]]]:
     return {
         VISITOR: [
             ("ask", "/ask/"),
+            ("embed-ask", "/embed/ask/"),
             ("followup-help", "/followup/"),
             ("lost-link", "/followup/lost/"),
             ("privacy", "/privacy/"),
@@ -82,6 +83,7 @@ def main_pages(prepared: Prepared) -> dict[str, list[tuple[str, str]]]:
             ("prayer-session", "/pray/session/"),
             ("request", f"/requests/{carried.pk}/"),
             ("my-settings", "/settings/"),
+            ("api-tokens", "/settings/tokens/"),
             ("password-change", "/accounts/password/"),
         ],
         LEADER: [
@@ -98,6 +100,7 @@ def main_pages(prepared: Prepared) -> dict[str, list[tuple[str, str]]]:
             ("audit-log", "/audit/"),
             ("prayer-sheet", "/sheet/"),
             ("church-settings", "/church/"),
+            ("team-tokens", "/team/tokens/"),
         ],
     }
 

@@ -114,6 +114,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "axes",
+    # The JSON API (requests_app/api/): its views, its OpenAPI schema, and the
+    # reference page's scripts served from here (no CDN).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "requests_app",
 ]
 
@@ -399,6 +404,37 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
+    },
+}
+
+# --- The JSON API (requests_app/api/, README "The API") -------------------
+# Personal tokens only (no session, so no CSRF), JSON in and out, every
+# refusal as {"detail": …}.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["requests_app.api.auth.BearerToken"],
+    "DEFAULT_PERMISSION_CLASSES": ["requests_app.api.auth.TeamMember"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "requests_app.api.views.problem_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Intercession API",
+    "DESCRIPTION": (
+        "Prayer requests as each team member may see them, through a personal API token (My settings): "
+        "`Authorization: Bearer ic_…`. Asking for prayer needs no token."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "Status": "requests_app.models.Status",
+        "Category": "requests_app.models.Category",
+        "Visibility": "requests_app.models.Visibility",
+        "UpdateKind": "requests_app.models.UpdateKind",
     },
 }
 

@@ -29,6 +29,7 @@ accounts = [
 
 urlpatterns = [
     path("", include("requests_app.urls")),
+    path("api/v1/", include("requests_app.api.urls")),
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
 ]

@@ -11,11 +11,19 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from requests_app import roles, rules
-from requests_app.models import Assignment, PrayerRequest, PrayerRequestQuerySet, hash_token
+from requests_app.models import (
+    Assignment,
+    PrayerRequest,
+    PrayerRequestQuerySet,
+    StatusUpdate,
+    UpdateKind,
+    Visibility,
+    hash_token,
+)
 from requests_app.rules import Actor
 
 
@@ -78,3 +86,45 @@ def get_member_for_manager(user: Actor, pk: int) -> User:
         return members.distinct().get(pk=pk)
     except (User.DoesNotExist, ValueError, TypeError):
         raise Http404("No such member of the team.") from None
+
+
+# --- The story of a request, as each viewer may read it ------------------------
+# The request page and the API (`requests_app.api`) both read it through these.
+
+
+def story_seen(user: Actor, *, on_team: bool) -> Q:
+    """The entries of the story this viewer may see.
+
+    Leaders and assigned intercessors see everything but other people's
+    private journals; someone reading from the team board sees how the
+    request moved and who carries it, and their own journal, but no notes.
+    """
+    # By id, not the user object: the request page (`views.request_page._with_page_figures`) keeps these filters
+    # beyond the request that made them.
+    seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author_id=user.pk)
+    if on_team:
+        seen |= ~Q(visibility=Visibility.PRIVATE)
+    if not roles.is_leader(user):
+        # A flag (and its reason) is for the leaders who review it, and the
+        # intercessor who raised it.
+        seen &= ~Q(kind=UpdateKind.FLAGGED) | Q(author_id=user.pk)
+    return seen
+
+
+def story_for(user: Actor, prayer_request: PrayerRequest, *, on_team: bool) -> QuerySet[StatusUpdate]:
+    """The entries of `prayer_request`'s story this viewer may see, oldest
+    first. `on_team`: they may write to its team (`rules.can_post_update`)."""
+    return prayer_request.updates.filter(story_seen(user, on_team=on_team)).order_by("created_at", "pk")
+
+
+def note_is_shown(entry: StatusUpdate, user: Actor, *, on_team: bool) -> bool:
+    """Whether this viewer reads the note of an entry they may see
+    (`story_seen`): its words, not only that it is there."""
+    if entry.kind == UpdateKind.ERASED:
+        # Its note is only a marker of why (`StatusUpdate.erased_line`).
+        return False
+    if entry.author_id == user.pk and entry.kind == UpdateKind.FLAGGED:
+        return True
+    if entry.visibility == Visibility.PRIVATE:
+        return entry.author_id == user.pk
+    return on_team

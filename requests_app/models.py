@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -917,6 +918,7 @@ class AuditAction(models.TextChoices):
     DEACTIVATED = "deactivated", _("Deactivated")
     REACTIVATED = "reactivated", _("Reactivated")
     SETTINGS_CHANGED = "settings_changed", _("Church settings changed")
+    API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked by a leader")
     # About one request (its id in `details`, never its text).
     TEXT_KEPT_LONGER = "text_kept_longer", _("Request text kept longer")
     TEXT_ERASED = "text_erased", _("Request text erased on someone's behalf")
@@ -1015,3 +1017,38 @@ class ChurchSettings(models.Model):
     def __str__(self) -> str:
         return self.name
 
+
+class ApiToken(models.Model):
+    """A team member's personal key to the JSON API (`requests_app.api`):
+    named by its owner, shown once when made, kept here only as the SHA-256
+    of its secret (a dump of this table opens nothing), optionally for
+    reading only. Revoked by its owner, by a leader, or when its owner is
+    deactivated; a revoked token is kept, so that its owner's settings can
+    still tell when it was last used. `requests_app.team.api_tokens` makes
+    and revokes them."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=60)
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The secret's first characters, to tell one token from another.
+    prefix = models.CharField(max_length=12)
+    read_only = models.BooleanField(_("for reading only"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -5,6 +5,7 @@ from django.urls import path
 
 from requests_app.views import (
     account,
+    api_tokens,
     audit,
     church,
     dashboard,
@@ -90,6 +91,10 @@ urlpatterns = [
     path("assignments/<int:pk>/reassign/", request_page.reassign, name="assignment_reassign"),
     # The intercessor's own settings.
     path("settings/", account.my_settings, name="my_settings"),
+    # Personal API tokens (the JSON API, requests_app/api/): one's own, and the team's for leaders.
+    path("settings/tokens/", api_tokens.my_tokens, name="my_tokens"),
+    path("settings/tokens/<int:pk>/revoke/", api_tokens.token_revoke, name="token_revoke"),
+    path("team/tokens/", api_tokens.team_tokens, name="team_tokens"),
     # The church's own settings, and the audit log of the team and the settings (leaders).
     path("church/", church.church_settings, name="church_settings"),
     path("audit/", audit.audit_log, name="audit_log"),

@@ -18,6 +18,7 @@ from django.utils import timezone
 from requests_app import church, colours, prayer_session, roles, services
 from requests_app.models import (
     AccountLink,
+    ApiToken,
     Assignment,
     AuditLogEntry,
     Category,
@@ -32,7 +33,7 @@ from requests_app.models import (
     StatusUpdate,
     TeamRole,
 )
-from requests_app.team import accounts, invitations
+from requests_app.team import accounts, api_tokens, invitations
 
 PERSONAS = ["anonymous", "requester", "wrong_token", "other", "assigned", "released", "leader", "superuser"]
 KINDS = ["confidential", "public"]
@@ -42,6 +43,7 @@ OK, FOUND, LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED = 200, 302, "login", 403, 40
 # A POST answered with a page (200) that did change the database: the
 # embedded form, which shows the follow-up link in its answer.
 SENT = "sent"
+UNAUTHORIZED, UNSUPPORTED = 401, 415
 ANONYMOUS_CLIENTS = {"anonymous", "requester", "wrong_token"}
 INTERCESSORS = {"other", "assigned", "released"}
 
@@ -155,6 +157,18 @@ ROWS = {
     "ask": (NO_KIND, everyone(OK, FOUND)),
     "ask_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "embed_ask": (NO_KIND, everyone(OK, SENT)),
+    # The JSON API answers a personal token, never a session: every persona
+    # here comes with their session only (tests/test_api.py holds the API's
+    # own matrix, token by token). Asking through it takes JSON alone.
+    # Without a token even a method an endpoint does not take is a 401.
+    "api_requests": (NO_KIND, everyone(UNAUTHORIZED, UNAUTHORIZED)),
+    "api_request": (KINDS, everyone(UNAUTHORIZED, UNAUTHORIZED)),
+    "api_request_pray": (KINDS, everyone(UNAUTHORIZED, UNAUTHORIZED)),
+    "api_request_update": (KINDS, everyone(UNAUTHORIZED, UNAUTHORIZED)),
+    "api_request_move": (KINDS, everyone(UNAUTHORIZED, UNAUTHORIZED)),
+    "api_ask": (NO_KIND, everyone(NOT_ALLOWED, UNSUPPORTED)),
+    "api_schema": (NO_KIND, everyone(OK, NOT_ALLOWED)),
+    "api_docs": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "followup_help": (NO_KIND, everyone(OK, NOT_ALLOWED)),
     "followup_lost": (NO_KIND, everyone(OK, FOUND)),  # the same redirect for any valid address
     "followup_lost_sent": (NO_KIND, everyone(OK, NOT_ALLOWED)),
@@ -230,6 +244,34 @@ ROWS = {
         ),
     ),
     "board": (NO_KIND, team()),
+    # Personal API tokens: each member makes their own (the POST answers with
+    # the new token's page); one is revoked by its owner or a leader, and is
+    # not there for anyone else; the team's list is the leaders'.
+    "my_tokens": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": OK, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, OK)},
+                {"leader": SENT, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, SENT)},
+            )
+        ),
+    ),
+    "token_revoke": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                NOT_ALLOWED,
+                {
+                    "leader": FOUND,
+                    "assigned": FOUND,
+                    "other": NOT_FOUND,
+                    "released": NOT_FOUND,
+                    "superuser": NOT_FOUND,
+                },
+            )
+        ),
+    ),
+    "team_tokens": (NO_KIND, leaders_only()),
     "history": (NO_KIND, team()),
     "my_settings": (
         NO_KIND,
@@ -366,6 +408,12 @@ class World:
         if name.startswith("followup") and name not in TOKENLESS_FOLLOWUP_PAGES:
             token = self.tokens[kind] if persona == "requester" else "not-the-right-token-" + "x" * 30
             return reverse(name, args=[token])
+        if name == "token_revoke":
+            # The assigned intercessor's.
+            token, _secret = api_tokens.create(self.users["assigned"], name="Phone", read_only=False)
+            return reverse(name, args=[token.pk])
+        if name.startswith("api_request") and name != "api_requests":
+            return reverse(name, args=[self.requests[kind].pk])
         if name.startswith("request_"):
             return reverse(name, args=[self.requests[kind].pk]) if name != "request_list" else reverse(name)
         if name.startswith("assignment_"):
@@ -416,6 +464,7 @@ class World:
             return {"move": str(self.requests[kind].updates.latest("created_at", "pk").pk)}
         spare = str(self.users["spare"].pk)
         return {
+            "my_tokens": {"name": "My phone"},
             "embed_ask": {"for_whom": "J.", "consent": "knows", "category": "health", "title": "Strength"},
             "ask": {
                 "for_whom": "J.",
@@ -498,6 +547,7 @@ def _snapshot() -> dict:
         "audit entries": AuditLogEntry.objects.count(),
         "church settings": sorted(ChurchSettings.objects.values_list()),
         "outbox": OutboxMessage.objects.count(),
+        "api tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
     }
 
 

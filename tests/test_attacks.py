@@ -52,7 +52,7 @@ from requests_app.models import (
     Visibility,
     hash_token,
 )
-from requests_app.team import accounts, invitations
+from requests_app.team import accounts, api_tokens, invitations
 
 # --- shared helpers ------------------------------------------------------------
 
@@ -290,6 +290,15 @@ PLANS = {
         {"consent": "knows", "for_whom": "J.", "category": "health", "title": "Strength", "is_confidential": "on"},
     ),
     "ask_sent": None,
+    "api_requests": None,
+    "api_request": None,
+    "api_schema": None,
+    "api_docs": None,
+    **{
+        name: lambda w, name=name: Post("anonymous", reverse(name, args=[w.requests["public"].pk]), {}, expect=401)
+        for name in ("api_request_pray", "api_request_update", "api_request_move")
+    },
+    "api_ask": lambda w: Post("anonymous", reverse("api_ask"), {"title": "Strength"}, expect=415),
     "embed_ask": lambda w: Post(
         "anonymous",
         reverse("embed_ask"),
@@ -415,6 +424,13 @@ PLANS = {
         reverse("assignment_reassign", args=[w.assignment("confidential").pk]),
         {"intercessor": w.users["spare"].pk, "note": ""},
     ),
+    "my_tokens": lambda w: Post("assigned", reverse("my_tokens"), {"name": "My phone"}, expect=200),
+    "token_revoke": lambda w: Post(
+        "assigned",
+        reverse("token_revoke", args=[api_tokens.create(w.users["assigned"], name="Phone", read_only=False)[0].pk]),
+        {},
+    ),
+    "team_tokens": None,
     "my_settings": lambda w: Post(
         "assigned",
         reverse("my_settings"),
@@ -474,6 +490,13 @@ CSRF_EXEMPT = {
     # sends none of our cookies: a forged request is an anonymous request,
     # no more than the forger could send themselves, under the same limit.
     "embed_ask": "anonymous, needs no session",
+    # The JSON API: a personal token in a header, which no forger's page can
+    # make a browser send; a session opens nothing there (401). Asking through
+    # it takes JSON alone, which another site cannot send without CORS.
+    "api_request_pray": "a token in a header",
+    "api_request_update": "a token in a header",
+    "api_request_move": "a token in a header",
+    "api_ask": "JSON only",
 }
 POST_NAMES = [name for name, plan in PLANS.items() if plan is not None and name not in CSRF_EXEMPT]
 GET_ONLY_NAMES = [name for name, plan in PLANS.items() if plan is None]
@@ -588,7 +611,9 @@ def test_it_refuses_post_on_get_only_urls(world, client, name):
         url = reverse(name, kwargs=kwargs)
     before = snapshot()
     response = client.post(url, {"status": "closed"})
-    assert response.status_code == 405
+    # The API's token endpoints answer a caller without a token 401 before
+    # anything else (with one, 405: tests/test_api.py).
+    assert response.status_code == (401 if name in ("api_requests", "api_request") else 405)
     assert changed_tables(before, snapshot()) == []
 
 

@@ -962,6 +962,99 @@ def test_the_team_of_a_request_sees_its_markers(world, persona, sees, code):
     assert not [value for value in other_markers if value in content]
 
 
+# --- the JSON API (requests_app/api/), token by token ------------------------------
+#
+# What the API gives of a request is its summary, its details and its story
+# as the request page shows them: never the requester's name or address,
+# nor the prayer log.
+API_LEADER_SEES = LEADER_SEES - {"NAME", "MAIL", "PRAY"}
+API_ASSIGNED_SEES = ASSIGNED_SEES - {"NAME", "PRAY"}
+API_WALKERS = ["anonymous", "other", "released", "staff", "superuser"]
+
+
+def api_client_for(world: World, persona: str) -> Client:
+    """A client with `persona`'s personal API token (none for anonymous).
+    Staff and the superuser are on no team: a token row made for them as if
+    they once were, which must open nothing."""
+    from requests_app.models import ApiToken, hash_token
+    from requests_app.team import api_tokens
+
+    if persona == "anonymous":
+        return Client(raise_request_exception=False)
+    user = world.users[persona]
+    if persona in ("staff", "superuser"):
+        secret = "ic_" + secrets.token_urlsafe(32)
+        ApiToken.objects.create(user=user, name="Old", key_hash=hash_token(secret), prefix=secret[:11])
+    else:
+        _token, secret = api_tokens.create(user, name="Walk", read_only=False)
+    return Client(raise_request_exception=False, headers={"Authorization": f"Bearer {secret}"})
+
+
+def _api_urls(world: World) -> list[str]:
+    """Every GET of the API: the list (each status, each page followed
+    later), and each request of the world by id (and one that is not there)."""
+    ids = [c.prayer_request.pk for c in world.canaries.values()] + [r.pk for r in world.other_requests] + [999999]
+    urls = [reverse("api_requests")] + [f"{reverse('api_requests')}?status={status}" for status in S.values]
+    urls += [f"{reverse('api_requests')}?status={marker}" for marker in list(world.all_markers())[:3]]
+    return urls + [reverse("api_request", args=[pk]) for pk in ids] + [reverse("api_schema"), reverse("api_docs")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", API_WALKERS)
+def test_the_api_shows_no_marker_to_anyone_who_may_not_see_it(world, persona, captured_logs):
+    client = api_client_for(world, persona)
+    leaks, answers = [], []
+    queue = _api_urls(world)
+    while queue:
+        url = queue.pop(0)
+        response = client.get(url)
+        answers.append((url, response.status_code))
+        leaks += [f"{url}: {leak}" for leak in leaks_in(client, response, allowed=set())]
+        if response.status_code == 200 and response["Content-Type"] == "application/json":
+            following = response.json().get("next") if url.startswith(reverse("api_requests")) else None
+            if following:
+                queue.append(following.removeprefix("http://testserver"))
+    # The writes, on every request of the world: refused, and saying nothing of it.
+    for c in world.canaries.values():
+        for name, body in [
+            ("api_request_pray", {"minutes": 5}),
+            ("api_request_update", {"note": "x", "visibility": "team"}),
+            ("api_request_move", {"to_status": "closed"}),
+        ]:
+            url = reverse(name, args=[c.prayer_request.pk])
+            response = client.post(url, body, content_type="application/json")
+            answers.append((url, response.status_code))
+            leaks += [f"{url}: {leak}" for leak in leaks_in(client, response, allowed=set())]
+    leaks += log_leaks(captured_logs)
+
+    assert leaks == []
+    assert not [answer for answer in answers if answer[1] >= 500]
+    expected = {"anonymous": 401, "staff": 403, "superuser": 403}.get(persona)
+    if expected:
+        assert {status for url, status in answers if "/schema/" not in url and "/docs/" not in url} == {expected}
+
+
+API_TEAM_READERS = [
+    pytest.param(persona, sees, code, id=f"api-{persona}-{code}")
+    for persona, sees in [("leader", API_LEADER_SEES), ("assigned", API_ASSIGNED_SEES)]
+    for code in STATUS_CODES
+    if not (persona == "assigned" and code == "NEWR")
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "sees", "code"), API_TEAM_READERS)
+def test_the_team_of_a_request_reads_its_markers_through_the_api(world, persona, sees, code):
+    canary = world.canaries[code]
+
+    content = api_client_for(world, persona).get(reverse("api_request", args=[canary.prayer_request.pk])).content
+    content = content.decode()
+
+    assert all(_shown(content, canary, sees).values()), _shown(content, canary, sees)
+    hidden = set(canary.markers) - sees
+    assert not any(_shown(content, canary, hidden).values()), _shown(content, canary, hidden)
+
+
 @pytest.mark.django_db
 def test_only_the_leaders_audit_log_holds_the_reasons(world):
     reasons = [c.markers[KEEP] for c in world.canaries.values() if KEEP in c.markers]

@@ -32,7 +32,7 @@ from requests_app.exceptions import IntercessionError, NotAllowed
 from requests_app.mail import notifications
 from requests_app.models import AuditAction, IntercessorProfile, UpdateKind
 from requests_app.rules import Actor
-from requests_app.team import audit
+from requests_app.team import api_tokens, audit
 
 MIN_CAPACITY, MAX_CAPACITY = 0, 50
 
@@ -237,7 +237,7 @@ def deactivate(member: User, *, by: Actor) -> int:
     is released (each with its story entry "released: left the team"), the
     account is made inactive (they cannot log in, and an open session ends
     at its next request: Django's ModelBackend refuses inactive users), and
-    their history stays. Refused for the last active leader, themselves
+    their history stays; their API tokens are revoked. Refused for the last active leader, themselves
     included. Returns how many assignments were released."""
     _refuse_unless_manager(by)
     with transaction.atomic():
@@ -253,7 +253,9 @@ def deactivate(member: User, *, by: Actor) -> int:
         locked.is_active = False
         locked.save(update_fields=["is_active"])
         released = services.release_all(locked, by=by, kind=UpdateKind.LEFT_TEAM)
-        audit.record(AuditAction.DEACTIVATED, actor=by, subject=locked, assignments_released=released)
+        tokens = api_tokens.revoke_all(locked, by=by)
+        revoked = {"api_tokens_revoked": tokens} if tokens else {}
+        audit.record(AuditAction.DEACTIVATED, actor=by, subject=locked, assignments_released=released, **revoked)
         if was_leader:
             notifications.leaders_changed(locked, now_leader=False, by=by)
     _after_change(member, locked)

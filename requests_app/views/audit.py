@@ -28,6 +28,8 @@ DETAIL_LABELS = {
     "role": gettext_lazy("role"),
     "email": gettext_lazy("e-mail address"),
     "assignments_released": gettext_lazy("assignments released"),
+    "api_tokens_revoked": gettext_lazy("API tokens revoked"),
+    "token": gettext_lazy("API token"),
     # The church's settings (requests_app.team.church_settings).
     "name": gettext_lazy("name"),
     "contact": gettext_lazy("contact line"),
@@ -38,6 +40,7 @@ DETAIL_LABELS = {
     "confidential_by_default": gettext_lazy("confidential by default"),
     "asks_consent": gettext_lazy("asks about consent"),
     "privacy_notice": gettext_lazy("privacy notice"),
+    "embed_origins": gettext_lazy("sites that may show the form"),
     "category_order": gettext_lazy("order of the categories"),
     "coverage_days": gettext_lazy("days before a coverage gap"),
     "reminder_prayer_gap_days": gettext_lazy("days before a prayer reminder"),
@@ -69,7 +72,7 @@ VALUE_CHOICES = {"role": TeamRole, "category_order": Category}
 def _value_in_words(value, labels: dict) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return _("(empty)")
     if isinstance(value, list):
         return ", ".join(_value_in_words(item, labels) for item in value)

@@ -118,7 +118,9 @@ def _too_many(window: int) -> str:
     }
 
 
-def _within_submit_limit(request: HttpRequest) -> bool:
+def within_submit_limit(request: HttpRequest) -> bool:
+    """One more request sent by this client: True while within the limit
+    (the form here, its frame and the API count together)."""
     return ratelimit.hit(
         SUBMIT_SCOPE,
         ratelimit.client_address(request),
@@ -158,6 +160,23 @@ def _paused(request: HttpRequest, message: str, *, embedded: bool) -> HttpRespon
                 kept.append((AskForm.base_fields[name].label, value))
     ctx = {"paused": True, "paused_message": message, "refused": request.method == "POST", "kept": kept}
     return _paused_or_form(request, ctx, embedded=embedded, status=status)
+
+
+def too_many_requests() -> str:
+    """Why a request was refused by the submission limit, and what to do."""
+    return _too_many(settings.INTERCESSION_SUBMIT_WINDOW_SECONDS)
+
+
+@sensitive_variables()
+def send_request(request: HttpRequest, form: AskForm) -> tuple[PrayerRequest, str, str]:
+    """The request of a valid form, stored, with the follow-up e-mail
+    written to the outbox in the same transaction: the request, its token
+    and its link. ValidationError (nothing stored) if the service refuses it."""
+    with transaction.atomic():
+        prayer_request, token = services.submit_request(**form.request_fields())
+        link = request.build_absolute_uri(reverse("followup", args=[token]))
+        notifications.followup_link(prayer_request, link)
+    return prayer_request, token, link
 
 
 @login_not_required
@@ -214,21 +233,17 @@ def _ask(request: HttpRequest, *, embedded: bool) -> HttpResponse:
         if form.is_spam:
             logger.info("request refused: the honeypot was filled")
             status = 400
-    elif form.is_bound and not _within_submit_limit(request):
+    elif form.is_bound and not within_submit_limit(request):
         logger.info("request refused: rate limit")
         message = "{} {}".format(
-            _too_many(settings.INTERCESSION_SUBMIT_WINDOW_SECONDS),
+            too_many_requests(),
             _("Your request has not been sent; what you wrote is still below."),
         )
         form.add_error(None, ValidationError(message, code="rate_limited"))
         status = 429
     elif form.is_bound:
         try:
-            # The follow-up e-mail is written to the outbox with the request.
-            with transaction.atomic():
-                prayer_request, token = services.submit_request(**form.request_fields())
-                link = request.build_absolute_uri(reverse("followup", args=[token]))
-                notifications.followup_link(prayer_request, link)
+            prayer_request, token, link = send_request(request, form)
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:

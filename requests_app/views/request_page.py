@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -46,7 +46,6 @@ from requests_app.models import (
     PrayerRequest,
     Status,
     StatusUpdate,
-    UpdateKind,
     Visibility,
 )
 from requests_app.team.members import MAX_CAPACITY
@@ -123,31 +122,8 @@ class _CountedPaginator(Paginator):
         self.count = count
 
 
-def _story_seen(user: User, *, on_team: bool) -> Q:
-    """The entries of the story this viewer may see.
-
-    Leaders and assigned intercessors see everything but other people's
-    private journals; someone reading from the team board sees how the
-    request moved and who carries it, and their own journal, but no notes.
-    """
-    # By id, not the user object: `_with_page_figures` keeps these filters
-    # beyond the request that made them.
-    seen = ~Q(kind=UpdateKind.NOTE) | Q(visibility=Visibility.PRIVATE, author_id=user.pk)
-    if on_team:
-        seen |= ~Q(visibility=Visibility.PRIVATE)
-    if not roles.is_leader(user):
-        # A flag (and its reason) is for the leaders who review it, and the
-        # intercessor who raised it.
-        seen &= ~Q(kind=UpdateKind.FLAGGED) | Q(author_id=user.pk)
-    return seen
-
-
 def _story(user: User, prayer_request: PrayerRequest, *, on_team: bool) -> QuerySet[StatusUpdate]:
-    return (
-        prayer_request.updates.filter(_story_seen(user, on_team=on_team))
-        .select_related("author", "intercessor")
-        .order_by("created_at", "pk")
-    )
+    return access.story_for(user, prayer_request, on_team=on_team).select_related("author", "intercessor")
 
 
 def _count_of(rows: QuerySet) -> Subquery:
@@ -183,8 +159,8 @@ def _build_page_figures(user: User) -> QuerySet[PrayerRequest]:
     story = StatusUpdate.objects.filter(prayer_request=OuterRef("pk"))
     return PrayerRequest.objects.annotate(
         prayer_count=_count_of(PrayerLog.objects.filter(prayer_request=OuterRef("pk"))),
-        story_count_for_team=_count_of(story.filter(_story_seen(user, on_team=True))),
-        story_count_for_reader=_count_of(story.filter(_story_seen(user, on_team=False))),
+        story_count_for_team=_count_of(story.filter(access.story_seen(user, on_team=True))),
+        story_count_for_reader=_count_of(story.filter(access.story_seen(user, on_team=False))),
         access_count=_count_of(AccessLogEntry.objects.filter(prayer_request=OuterRef("pk"))),
         latest_move_values=Subquery(
             rules.moves().filter(prayer_request=OuterRef("pk")).values(values=JSONObject(**_MOVE_VALUES))[:1],
@@ -233,17 +209,6 @@ def _latest_move(prayer_request: PrayerRequest) -> StatusUpdate | None:
         created_at=created_at,
         author=author,
     )
-
-
-def _note_is_shown(entry: StatusUpdate, user: User, *, on_team: bool) -> bool:
-    if entry.kind == UpdateKind.ERASED:
-        # Its note is only a marker of why (`StatusUpdate.erased_line`).
-        return False
-    if entry.author_id == user.pk and entry.kind == UpdateKind.FLAGGED:
-        return True
-    if entry.visibility == Visibility.PRIVATE:
-        return entry.author_id == user.pk
-    return on_team
 
 
 def _current_intercessors(prayer_request: PrayerRequest) -> list[Assignment]:
@@ -309,7 +274,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     story_entry = entries.StoryEntries()
     story = _pager(request, story_page, "story", "story")
     story["entries"] = [
-        story_entry(entry, shown_note=entry.note if _note_is_shown(entry, user, on_team=on_team) else "")
+        story_entry(entry, shown_note=entry.note if access.note_is_shown(entry, user, on_team=on_team) else "")
         for entry in story_page.object_list
     ]
 

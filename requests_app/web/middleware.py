@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -155,9 +155,10 @@ class SessionTimeoutMiddleware:
 
         response = self.get_response(request)
 
-        if not was_logged_in and request.user.is_authenticated:
+        if not was_logged_in and request.user.is_authenticated and SESSION_KEY in request.session:
             # Just logged in through the login view, which saves the
-            # session anyway: the clock starts now.
+            # session anyway: the clock starts now. (Not a call to the API,
+            # whose token names a user for that request alone: no session.)
             self._stamp(request, int(time.time()))
         return response
 
