@@ -30,7 +30,7 @@ from requests_app.team import api_tokens
 pytestmark = [pytest.mark.any_database, pytest.mark.django_db]
 
 
-EXAMPLES = 40
+EXAMPLES = 25
 # No 500, and nothing that contradicts the schema. Not "valid data must be
 # accepted": what the public form refuses beyond types (updates without an
 # address, consent where the church asks) is a documented 400.

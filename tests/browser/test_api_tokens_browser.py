@@ -8,22 +8,15 @@ fits the width, the long token included.
 import re
 
 import pytest
-from conftest import PASSWORD, make_user, submit
-from playwright.sync_api import Page, expect
+from conftest import make_user, submit
+from playwright.sync_api import expect
 
 from requests_app import roles, services
 
 from .conftest import PHONE
+from .test_church_settings_browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in", exact=True).click()
-    expect(page.get_by_role("button", name=re.compile(r"^Log out"), include_hidden=True)).to_be_attached()
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
