@@ -198,6 +198,9 @@ def test_origins_are_kept_in_one_form(given, kept):
         "https://grace.example 'unsafe-inline'",
         "https://grace.example;script-src *",
         "https://-grace.example",
+        "https://grace.exa\u200bmple",  # IDNA would map it away silently
+        "https://grace.example\u202e",
+        "https://grace\x00.example",
         "'self'",
         "*",
         "https://" + "a" * 300 + ".example",
@@ -260,3 +263,18 @@ def test_the_snippet_escapes_what_it_quotes():
 
     assert '"><script>' not in snippet
     assert "&quot;&gt;&lt;script&gt;" in snippet
+
+
+@pytest.mark.parametrize(
+    "typed", ["x" * 1_000_000, "https://www.grace.exa\u200bmple", "https://www.grace\u202e.example"]
+)
+def test_the_settings_page_refuses_a_huge_or_invisible_site_and_changes_nothing(client, leader, typed):
+    client.force_login(leader)
+    data = form_data()
+    data["embed_origins"] = typed
+
+    response = client.post(SETTINGS_PAGE, data)
+
+    assert response.status_code == 200
+    assert 'class="invalid-feedback"' in response.content.decode()
+    assert not ChurchSettings.objects.exists()

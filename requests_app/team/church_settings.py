@@ -127,7 +127,8 @@ def check_origins(values) -> list[str]:
     for value in values:
         value = value.strip()
         if value:
-            origin = _origin(value)
+            # Refused, not mapped away (IDNA would drop a zero-width space).
+            origin = None if text.single_line_problem(value) else _origin(value)
             if origin is None:
                 raise _Refusal("invalid_origin", origin=value[:100])
             if origin not in origins:
