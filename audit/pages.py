@@ -10,9 +10,11 @@ intercessor is the demo's Ruth, the leader its Grace ("leader").
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from requests_app import prayer_session
-from requests_app.models import Assignment, Category, PrayerRequest, Status
+from requests_app.models import Assignment, Category, PrayerRequest, Status, Webhook, WebhookDelivery, WebhookEvent
+from requests_app.team import webhooks
 
 VISITOR, REQUESTER, INTERCESSOR, LEADER = "visitor", "requester", "intercessor", "leader"
 PERSONAS = (VISITOR, REQUESTER, INTERCESSOR, LEADER)
@@ -28,6 +30,7 @@ class Prepared:
     carried: PrayerRequest  # one the intercessor carries
     new: PrayerRequest  # one awaiting assignment
     moved: PrayerRequest  # one with a story
+    webhook: Webhook  # a paused hook with one event delivered and one failing
 
 
 def prepare() -> Prepared:
@@ -49,12 +52,39 @@ def prepare() -> Prepared:
     session = prayer_session.choose(ruth, include_board=True, categories=list(Category.values))
     prayer_session.start(session)
     return Prepared(
+        webhook=_webhook(leader),
         users={INTERCESSOR: ruth, LEADER: leader},
         token=token,
         carried=carried,
         new=PrayerRequest.objects.filter(status=Status.NEW).order_by("pk").first(),
         moved=PrayerRequest.objects.exclude(status=Status.NEW).order_by("-pk").first(),
     )
+
+
+def _webhook(leader: User) -> Webhook:
+    """A hook the audit's pages show: paused, so no page it visits sends it
+    anything; its recent events written here."""
+    hook, _secret = webhooks.create(
+        by=leader,
+        name="Prayer team chat",
+        url="https://chat.example.org/hooks/T1/B2",
+        chosen=list(WebhookEvent.values),
+    )
+    Webhook.objects.filter(pk=hook.pk).update(is_active=False, failing_since=timezone.now(), last_error="HTTP 503")
+    now = timezone.now()
+    WebhookDelivery.objects.create(
+        webhook=hook, event="ping", payload={}, attempts=1, delivered_at=now, last_status=200
+    )
+    WebhookDelivery.objects.create(
+        webhook=hook,
+        event=WebhookEvent.SUBMITTED,
+        payload={"data": {"request": {"id": 7}}},
+        attempts=2,
+        next_attempt_at=now,
+        last_status=503,
+        last_error="HTTP 503",
+    )
+    return hook
 
 
 def main_pages(prepared: Prepared) -> dict[str, list[tuple[str, str]]]:
@@ -101,6 +131,8 @@ def main_pages(prepared: Prepared) -> dict[str, list[tuple[str, str]]]:
             ("prayer-sheet", "/sheet/"),
             ("church-settings", "/church/"),
             ("team-tokens", "/team/tokens/"),
+            ("webhooks", "/team/webhooks/"),
+            ("webhook", f"/team/webhooks/{prepared.webhook.pk}/"),
         ],
     }
 

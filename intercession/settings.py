@@ -524,6 +524,11 @@ INTERCESSION_OUTBOX_MAX_ATTEMPTS = env_int("INTERCESSION_OUTBOX_MAX_ATTEMPTS", 8
 # a page that writes e-mails leaves sending them to it, and on PostgreSQL
 # wakes it at commit (NOTIFY). Off: the page sends them once it has answered.
 INTERCESSION_OUTBOX_WORKER = env_bool("INTERCESSION_OUTBOX_WORKER", False)
+# Webhooks (the team's Webhooks page) may post to addresses on this machine or
+# the church's own network (loopback, private and link-local addresses) and
+# over plain http. Off in production: a webhook goes out over https to an
+# address on the internet, never to a service beside the app.
+INTERCESSION_WEBHOOK_LOCAL_TARGETS = env_bool("INTERCESSION_WEBHOOK_LOCAL_TARGETS", DEBUG)
 # send_reminders (daily): an intercessor is reminded of an assignment nobody has
 # prayed for in this many days; the leaders' summary counts requests waiting for
 # assignment longer than this many hours, and requests awaiting manifestation

@@ -9,6 +9,8 @@ go through `requests_app.services`, which checks the rules in
 
 import hashlib
 import secrets
+import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -919,6 +921,10 @@ class AuditAction(models.TextChoices):
     REACTIVATED = "reactivated", _("Reactivated")
     SETTINGS_CHANGED = "settings_changed", _("Church settings changed")
     API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked by a leader")
+    WEBHOOK_ADDED = "webhook_added", _("Webhook added")
+    WEBHOOK_CHANGED = "webhook_changed", _("Webhook changed")
+    WEBHOOK_SECRET_CHANGED = "webhook_secret_changed", _("Webhook's signing secret replaced")
+    WEBHOOK_REMOVED = "webhook_removed", _("Webhook removed")
     # About one request (its id in `details`, never its text).
     TEXT_KEPT_LONGER = "text_kept_longer", _("Request text kept longer")
     TEXT_ERASED = "text_erased", _("Request text erased on someone's behalf")
@@ -1052,3 +1058,119 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WebhookEvent(models.TextChoices):
+    """What a webhook can be told (`requests_app.hooks`): the value is the
+    `type` of the event's JSON."""
+
+    SUBMITTED = "request.submitted", _("A request is submitted")
+    URGENT_SUBMITTED = "request.urgent_submitted", _("An urgent request is submitted")
+    NEEDS_ASSIGNMENT = "request.needs_assignment", _("A request has waited for assignment too long")
+    MANIFESTED = "request.manifested", _("A request is manifested")
+
+
+# The event a leader sends to try a webhook; not one to choose.
+WEBHOOK_PING = "ping"
+
+
+class Webhook(models.Model):
+    """An address of another tool (a chat, an automation) that the leaders
+    registered to be told of events (`WebhookEvent`), as signed JSON. An
+    event carries ids, the category, the urgency and the status, never a
+    request's words or anyone's name. The signing secret is shown once, when
+    made, and kept encrypted (it must be read to sign); so is the address,
+    which for many chat tools is itself a key to post in the church's room
+    (pages show only its host). `failing_since` is the first failure since
+    the last delivery that went through."""
+
+    name = models.CharField(_("name"), max_length=60)
+    url = EncryptedCharField(_("address"), max_length=500)
+    events = models.JSONField(_("events"), default=list)
+    secret = EncryptedCharField(max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    # What went wrong, as the worker saw it: an HTTP status or an error's class.
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"Webhook #{self.pk}"
+
+    @property
+    def host(self) -> str:
+        """Where it posts, without the path (which may be a key)."""
+        try:
+            return urlsplit(self.url).netloc
+        except ValueError:
+            return ""
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self, now, max_attempts: int) -> "WebhookDeliveryQuerySet":
+        """Undelivered events whose time has come, not given up, of active hooks."""
+        return self.filter(
+            delivered_at__isnull=True,
+            next_attempt_at__lte=now,
+            attempts__lt=max_attempts,
+            webhook__is_active=True,
+        )
+
+    def given_up(self, max_attempts: int) -> "WebhookDeliveryQuerySet":
+        return self.filter(delivered_at__isnull=True, attempts__gte=max_attempts)
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook, written in the transaction of the change
+    that caused it and sent afterwards by the outbox worker, with the
+    outbox's retry and back-off (`requests_app.hooks.delivery`). `event_id`
+    is the event's `id`, the same at every attempt, so a receiver can tell a
+    repeat; `dedupe_key` makes an event that a scan finds (a request waiting
+    too long) one per request and hook. `payload` is the JSON as sent: ids,
+    category, urgency and status only."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    dedupe_key = models.CharField(max_length=100, blank=True)
+    # The request it is about, if any (the waiting scan asks which it told of).
+    prayer_request = models.ForeignKey(
+        PrayerRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "dedupe_key"], condition=~Q(dedupe_key=""), name="webhook_delivery_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True), name="webhook_delivery_due"
+            ),
+            models.Index(fields=["webhook", "-created_at"], name="webhook_delivery_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Webhook delivery #{self.pk} ({self.event})"

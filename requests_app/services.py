@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from requests_app import church, roles, rules
 from requests_app.exceptions import AssignmentRefused, IntercessionError, InvalidTransition, NotAllowed
+from requests_app.hooks import events as hook_events
 from requests_app.mail import notifications
 from requests_app.models import (
     OPEN_STATUSES,
@@ -140,6 +141,7 @@ def submit_request(
             visibility=Visibility.REQUESTER,
         )
         notifications.request_submitted(prayer_request)
+        hook_events.request_submitted(prayer_request)
     return prayer_request, token
 
 
@@ -217,6 +219,8 @@ def _apply_move(locked: PrayerRequest, to_status: Status, *, actor: Actor, note:
             *_STAGE_FIELDS.values(),
         ]
     )
+    if to_status == Status.ANSWERED:
+        hook_events.request_manifested(locked)
     return StatusUpdate.objects.create(
         prayer_request=locked,
         author=_author(actor),

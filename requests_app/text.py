@@ -32,6 +32,8 @@ text mixed with digits needs, and are always allowed.
 import re
 import unicodedata
 
+from django.core.exceptions import ValidationError
+
 # Problems, as the codes of the errors that name them. A NUL keeps Django's
 # own code and message (its CharField refuses it too).
 NUL = "null_characters_not_allowed"
@@ -122,3 +124,16 @@ def address_problem(value: str) -> bool:
     control, format (bidirectional, zero-width, soft hyphen...), surrogate,
     private or unassigned character, or U+FFFD."""
     return any(unicodedata.category(character)[0] == "C" or character == REPLACEMENT for character in value)
+
+
+def a_name(value: str, *, max_length: int, messages: dict) -> str:
+    """A name someone gives a thing of theirs (a token, a webhook): one
+    line, normalised, cut to `max_length`; ValidationError with
+    `messages["name_required"]` when blank, `messages["name_problem"]` when
+    it holds what a line may not."""
+    name = normalise(str(value)).strip()
+    if not name:
+        raise ValidationError(messages["name_required"], code="name_required")
+    if single_line_problem(name):
+        raise ValidationError(messages["name_problem"], code="name_problem")
+    return name[:max_length]

@@ -21,6 +21,7 @@ from requests_app.views import (
     retention,
     sheet,
     team,
+    webhooks,
 )
 
 urlpatterns = [
@@ -95,6 +96,13 @@ urlpatterns = [
     path("settings/tokens/", api_tokens.my_tokens, name="my_tokens"),
     path("settings/tokens/<int:pk>/revoke/", api_tokens.token_revoke, name="token_revoke"),
     path("team/tokens/", api_tokens.team_tokens, name="team_tokens"),
+    # Webhooks: other tools told of events as signed JSON (leaders; requests_app/hooks/).
+    path("team/webhooks/", webhooks.team_webhooks, name="team_webhooks"),
+    path("team/webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("team/webhooks/<int:pk>/secret/", webhooks.webhook_secret, name="webhook_secret"),
+    path("team/webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),
+    path("team/webhooks/<int:pk>/send-again/", webhooks.webhook_send_again, name="webhook_send_again"),
+    path("team/webhooks/<int:pk>/remove/", webhooks.webhook_remove, name="webhook_remove"),
     # The church's own settings, and the audit log of the team and the settings (leaders).
     path("church/", church.church_settings, name="church_settings"),
     path("audit/", audit.audit_log, name="audit_log"),

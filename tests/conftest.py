@@ -22,6 +22,7 @@ from django.utils import translation
 from fault_helpers import AppServer, app_env, manage
 
 from requests_app import church, roles, services
+from requests_app.hooks import events as hook_events
 from requests_app.models import Category, IntercessorProfile, PrayerRequest, Status, Visibility
 from requests_app.rules import Requester
 
@@ -35,9 +36,12 @@ def _fresh_cache():
     # but for the church's settings (requests_app.church), which a running
     # site has in its cache: a page costs what it costs there. A new church
     # has saved none, so they are the defaults (tests/test_church_settings.py
-    # covers the cache coming and going).
+    # covers the cache coming and going). The same for the list of webhooks,
+    # none (tests/test_webhooks.py adds them through the leaders' service,
+    # which forgets the list).
     cache.clear()
     cache.set(church.CACHE_KEY, church.defaults(), church.CACHE_SECONDS)
+    cache.set(hook_events.SUBSCRIPTIONS_KEY, [], hook_events.SUBSCRIPTIONS_SECONDS)
     yield
     cache.clear()
 

@@ -32,8 +32,10 @@ from requests_app.models import (
     PrayerSession,
     StatusUpdate,
     TeamRole,
+    Webhook,
+    WebhookDelivery,
 )
-from requests_app.team import accounts, api_tokens, invitations
+from requests_app.team import accounts, api_tokens, invitations, webhooks
 
 PERSONAS = ["anonymous", "requester", "wrong_token", "other", "assigned", "released", "leader", "superuser"]
 KINDS = ["confidential", "public"]
@@ -272,6 +274,35 @@ ROWS = {
         ),
     ),
     "team_tokens": (NO_KIND, leaders_only()),
+    # Webhooks (leaders): a new one and a new secret answer with the page
+    # that shows the secret once; the rest are POST-only actions.
+    "team_webhooks": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": OK, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)},
+                {"leader": SENT, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)},
+            )
+        ),
+    ),
+    "webhook_detail": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(
+                {"leader": OK, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)},
+                {"leader": FOUND, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)},
+            )
+        ),
+    ),
+    "webhook_secret": (
+        NO_KIND,
+        _logged_out_gets_login(
+            by_persona(NOT_ALLOWED, {"leader": SENT, "superuser": FORBIDDEN, **dict.fromkeys(INTERCESSORS, FORBIDDEN)})
+        ),
+    ),
+    "webhook_test": (NO_KIND, a_leaders_action()),
+    "webhook_send_again": (NO_KIND, a_leaders_action()),
+    "webhook_remove": (NO_KIND, a_leaders_action()),
     "history": (NO_KIND, team()),
     "my_settings": (
         NO_KIND,
@@ -422,6 +453,8 @@ class World:
             return reverse(name, args=["MQ", "set-password"])
         if name == "password_link":
             return reverse(name, args=[self.password_link(persona, kind)])
+        if name.startswith("webhook_"):
+            return reverse(name, args=[self.webhook().pk])
         if name == "church_stylesheet":
             return reverse(name, args=[colours.stylesheet(church.current().accent_colour).version])
         if name.startswith("invitation_"):
@@ -432,6 +465,14 @@ class World:
         if name.startswith("team_member_"):
             return reverse(name, args=[self.users["spare"].pk])
         return reverse(name)
+
+    def webhook(self) -> Webhook:
+        """The church's chat hook, with one event it gave up on."""
+        hook, _secret = webhooks.create(
+            by=self.users["leader"], name="Chat", url="https://chat.example.org/hook", chosen=["request.submitted"]
+        )
+        WebhookDelivery.objects.create(webhook=hook, event="ping", payload={}, attempts=99)
+        return hook
 
     def invitation(self) -> Invitation:
         """A pending invitation to the team (its e-mail waits in the outbox)."""
@@ -465,6 +506,13 @@ class World:
         spare = str(self.users["spare"].pk)
         return {
             "my_tokens": {"name": "My phone"},
+            "team_webhooks": {"name": "Chat", "url": "https://chat.example.org/new", "events": ["request.submitted"]},
+            "webhook_detail": {
+                "name": "Renamed",
+                "url": "https://chat.example.org/hook",
+                "events": ["request.manifested"],
+                "is_active": "on",
+            },
             "embed_ask": {"for_whom": "J.", "consent": "knows", "category": "health", "title": "Strength"},
             "ask": {
                 "for_whom": "J.",
@@ -548,6 +596,8 @@ def _snapshot() -> dict:
         "church settings": sorted(ChurchSettings.objects.values_list()),
         "outbox": OutboxMessage.objects.count(),
         "api tokens": sorted(ApiToken.objects.values_list("pk", "revoked_at")),
+        "webhooks": sorted(Webhook.objects.values_list("pk", "name", "url", "secret", "is_active")),
+        "webhook deliveries": sorted(WebhookDelivery.objects.values_list("pk", "attempts", "next_attempt_at")),
     }
 
 

@@ -50,9 +50,11 @@ from requests_app.models import (
     TeamRole,
     UpdateKind,
     Visibility,
+    Webhook,
+    WebhookDelivery,
     hash_token,
 )
-from requests_app.team import accounts, api_tokens, invitations
+from requests_app.team import accounts, api_tokens, invitations, webhooks
 
 # --- shared helpers ------------------------------------------------------------
 
@@ -280,6 +282,16 @@ def _invitation(world: World) -> Invitation:
     )
 
 
+def _webhook(world: World, *, given_up: int = 0) -> Webhook:
+    """The church's chat hook (with events it gave up on, if asked)."""
+    hook, _secret = webhooks.create(
+        by=world.users["leader"], name="Chat", url="https://chat.example.org/hook", chosen=["request.submitted"]
+    )
+    for _ in range(given_up):
+        WebhookDelivery.objects.create(webhook=hook, event="ping", payload={}, attempts=99)
+    return hook
+
+
 # url name -> how its persona makes an allowed POST; None: the URL takes no POST
 # (test_it_refuses_post_on_get_only_urls holds it to that).
 PLANS = {
@@ -431,6 +443,21 @@ PLANS = {
         {},
     ),
     "team_tokens": None,
+    "team_webhooks": lambda w: Post(
+        "leader",
+        reverse("team_webhooks"),
+        {"name": "Chat", "url": "https://chat.example.org/hook", "events": ["request.submitted"]},
+        expect=200,
+    ),
+    "webhook_detail": lambda w: Post(
+        "leader",
+        reverse("webhook_detail", args=[_webhook(w).pk]),
+        {"name": "Renamed", "url": "https://chat.example.org/hook", "events": ["request.submitted"]},
+    ),
+    "webhook_secret": lambda w: Post("leader", reverse("webhook_secret", args=[_webhook(w).pk]), expect=200),
+    "webhook_test": lambda w: Post("leader", reverse("webhook_test", args=[_webhook(w).pk])),
+    "webhook_send_again": lambda w: Post("leader", reverse("webhook_send_again", args=[_webhook(w, given_up=1).pk])),
+    "webhook_remove": lambda w: Post("leader", reverse("webhook_remove", args=[_webhook(w).pk])),
     "my_settings": lambda w: Post(
         "assigned",
         reverse("my_settings"),

@@ -245,7 +245,8 @@ def test_my_settings_sets_the_language_and_it_takes_effect_at_once(client, assig
 
 
 LEADER_PAGES = ["triage", "request_list", "my_assignments", "board", "team", "coverage", "dashboard", "audit_log",
-                "history", "prayer_sheet", "church_settings", "my_settings", "prayer_start"]  # fmt: skip
+                "history", "prayer_sheet", "church_settings", "my_settings", "prayer_start",
+                "team_webhooks"]  # fmt: skip
 PUBLIC_PAGES = ["ask", "followup_help", "followup_lost", "privacy_notice", "login", "password_reset"]
 
 

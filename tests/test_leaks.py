@@ -29,6 +29,7 @@ see exactly the markers they may see.
 
 import difflib
 import itertools
+import json
 import logging
 import re
 import secrets
@@ -57,8 +58,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from webhook_receiver import Receiver
 
 from requests_app import roles, services
+from requests_app.hooks import delivery as hook_deliveries
+from requests_app.hooks import events as hook_events
 from requests_app.models import (
     AccessLogEntry,
     Assignment,
@@ -70,9 +74,12 @@ from requests_app.models import (
     Status,
     StatusUpdate,
     Visibility,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
 )
 from requests_app.rules import Requester
-from requests_app.team import retention
+from requests_app.team import retention, webhooks
 
 S, V = Status, Visibility
 
@@ -1120,6 +1127,23 @@ def _hidden_inputs(content: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', content))
 
 
+def _marked_ask(client, m: dict, **more) -> dict:
+    """The public form, filled in with the markers `m` in every field."""
+    form = client.get(reverse("ask")).content.decode()
+    return {
+        **{name: value for name, value in _hidden_inputs(form).items() if name != "csrfmiddlewaretoken"},
+        "for_whom": f"Aunt {m['WHOM']}",
+        "consent": "knows",
+        "category": "health",
+        "title": f"Healing {m['TITL']}",
+        "details": f"Scan {m['DETL']}",
+        "is_confidential": "on",
+        "requester_name": f"Martha {m['NAME']}",
+        "requester_email": m["MAIL"],
+        **more,
+    }
+
+
 @pytest.mark.django_db
 def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, django_capture_on_commit_callbacks):
     """Every action that sends e-mail or could log, done with markers in
@@ -1133,19 +1157,7 @@ def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, dj
     leader.email = "lydia@example.org"
     leader.save()
     mail.outbox.clear()
-    form = client.get(reverse("ask")).content.decode()
-    data = {
-        **{name: value for name, value in _hidden_inputs(form).items() if name != "csrfmiddlewaretoken"},
-        "for_whom": f"Aunt {m['WHOM']}",
-        "consent": "knows",
-        "category": "health",
-        "title": f"Healing {m['TITL']}",
-        "details": f"Scan {m['DETL']}",
-        "is_confidential": "on",
-        "requester_name": f"Martha {m['NAME']}",
-        "requester_email": m["MAIL"],
-        "wants_updates": "on",
-    }
+    data = _marked_ask(client, m, wants_updates="on")
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(reverse("ask"), data).status_code == 302
     prayer_request = PrayerRequest.objects.of_address(m["MAIL"]).get()
@@ -1197,6 +1209,51 @@ def test_no_e_mail_or_log_line_carries_a_marker(client, world, captured_logs, dj
     assert "[Intercession] Your new follow-up links" in subjects
     assert not mail_leaks()
     assert not log_leaks(captured_logs)
+
+
+@pytest.mark.django_db
+def test_no_webhook_event_carries_a_marker(client, world, settings, captured_logs, django_capture_on_commit_callbacks):
+    """A hook that wants every event, told of a request asked for with
+    markers in every field, assigned, moved with marked notes to manifested,
+    and of every request of the world that waits for assignment: no marker
+    in what it receives (body, headers, path), in what is kept to send, or
+    in a log line."""
+    settings.INTERCESSION_WEBHOOK_LOCAL_TARGETS = True
+    cache.clear()  # the public form's rate limit, the hooks' cached list
+    receiver = Receiver().up()
+    try:
+        leader, assigned = world.users["leader"], world.users["assigned"]
+        hook, _secret = webhooks.create(by=leader, name="Chat", url=receiver.url, chosen=list(WebhookEvent.values))
+        Webhook.objects.filter(pk=hook.pk).update(created_at=timezone.now() - timedelta(days=365))
+        hook_events.forget_subscriptions()
+        m = {name: marker("HOOK", name) for name in [*SUBMISSION_FIELDS, *NOTE_FIELDS]}
+        data = _marked_ask(client, m, is_urgent="on")
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(reverse("ask"), data).status_code == 302
+        pk = PrayerRequest.objects.of_address(m["MAIL"]).get().pk
+        client.force_login(leader)
+        for url, payload in [
+            (reverse("request_assign", args=[pk]), {"intercessors": [assigned.pk]}),
+            (reverse("request_move", args=[pk]), {"to_status": "breakthrough", "note": m["MVTM"]}),
+            (reverse("request_move", args=[pk]), {"to_status": "answered", "note": m["MVRQ"], "confirmed": "1"}),
+        ]:
+            with django_capture_on_commit_callbacks(execute=True):
+                assert client.post(url, {"visibility": "team", **payload}).status_code == 302, url
+        PrayerRequest.objects.filter(status=Status.NEW).update(created_at=timezone.now() - timedelta(days=30))
+        assert hook_events.queue_waiting() > 0
+        hook_deliveries.deliver_due(limit=1000)
+        types = {item.headers["Intercession-Event"] for item in receiver.received}
+        assert types == set(WebhookEvent.values)
+        problems = []
+        for item in receiver.received:
+            for where, text in {"body": item.body.decode(), "headers": str(item.headers), "path": item.path}.items():
+                problems += [f"webhook {where}: …{snippet}…" for snippet in _found(text, set())]
+        for payload in WebhookDelivery.objects.values_list("payload", flat=True):
+            problems += [f"kept event: …{snippet}…" for snippet in _found(json.dumps(payload), set())]
+        assert problems == []
+        assert not log_leaks(captured_logs)
+    finally:
+        receiver.down()
 
 
 def _session_row(user: User) -> tuple:

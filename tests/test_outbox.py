@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from requests_app import quiet_cache
 from requests_app.mail import outbox
 from requests_app.models import OutboxMessage, PrayerRequest
 
@@ -448,8 +449,8 @@ def test_a_cache_that_does_not_answer_only_costs_the_notice_its_query(client, le
         raise ConnectionError("cache down")
 
     _given_up("asker@example.org")
-    monkeypatch.setattr(outbox.cache, "get", broken)
-    monkeypatch.setattr(outbox.cache, "set", broken)
+    monkeypatch.setattr(quiet_cache.cache, "get", broken)
+    monkeypatch.setattr(quiet_cache.cache, "set", broken)
     client.force_login(leader)
 
     assert "asker@example.org" in client.get(reverse("triage")).content.decode()

@@ -28,6 +28,7 @@ from requests_app.models import (
     StatusUpdate,
     UpdateKind,
     Visibility,
+    Webhook,
 )
 from requests_app.privacy import keys
 from requests_app.privacy.fields import EncryptedTextField
@@ -94,6 +95,7 @@ def everything_readable() -> dict:
         "prayers": list(PrayerLog.objects.order_by("pk").values_list("note", flat=True)),
         "outbox": list(OutboxMessage.objects.order_by("pk").values_list("to", "body_text", "body_html")),
         "audit reasons": list(AuditLogEntry.objects.order_by("pk").values_list("reason", flat=True)),
+        "webhooks": list(Webhook.objects.order_by("pk").values_list("url", "secret")),
     }
 
 
@@ -131,6 +133,9 @@ def old_rows(settings, request_in, leader, assigned_intercessor):
     )
     for action in (AuditAction.TEXT_KEPT_LONGER, AuditAction.TEXT_ERASED):
         AuditLogEntry.objects.create(action=action, details={"request": unnamed.pk}, reason=REASON)
+    Webhook.objects.create(
+        name="Chat", url="https://chat.example.org/T1/B2/key", events=["request.submitted"], secret="whsec_old"
+    )
     before = everything_readable()
     settings.INTERCESSION_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     return {"request": prayer_request, "unnamed": unnamed, "before": before}

@@ -23,12 +23,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.utils import timezone
 
+from requests_app import quiet_cache
 from requests_app.models import OutboxMessage
 from requests_app.privacy import keys
 from requests_app.privacy.fields import stored
@@ -275,22 +275,12 @@ GIVEN_UP_SECONDS = 60
 
 
 def how_many_given_up_known() -> int | None:
-    try:
-        return cache.get(GIVEN_UP_KEY)
-    except Exception as exc:  # a cache that does not answer: count again
-        logger.warning("outbox: cache unreadable (%s)", type(exc).__name__)
-        return None
+    return quiet_cache.get(GIVEN_UP_KEY)
 
 
 def remember_how_many_given_up(total: int) -> None:
-    try:
-        cache.set(GIVEN_UP_KEY, total, GIVEN_UP_SECONDS)
-    except Exception as exc:
-        logger.warning("outbox: cache not written (%s)", type(exc).__name__)
+    quiet_cache.put(GIVEN_UP_KEY, total, GIVEN_UP_SECONDS)
 
 
 def forget_how_many_given_up() -> None:
-    try:
-        cache.delete(GIVEN_UP_KEY)
-    except Exception as exc:
-        logger.warning("outbox: cache not written (%s)", type(exc).__name__)
+    quiet_cache.forget(GIVEN_UP_KEY)

@@ -43,12 +43,7 @@ MESSAGES = {
 
 
 def check_name(name: str) -> str:
-    name = text.normalise(str(name)).strip()
-    if not name:
-        raise ValidationError(MESSAGES["name_required"], code="name_required")
-    if text.single_line_problem(name):
-        raise ValidationError(MESSAGES["name_problem"], code="name_problem")
-    return name[: ApiToken._meta.get_field("name").max_length]
+    return text.a_name(name, max_length=ApiToken._meta.get_field("name").max_length, messages=MESSAGES)
 
 
 def create(user: AbstractBaseUser, *, name: str, read_only: bool) -> tuple[ApiToken, str]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 
 from requests_app import rules
 from requests_app.keyset import Key, Keyset, keyset_page
-from requests_app.models import AuditAction, AuditLogEntry, Category, TeamRole
+from requests_app.models import AuditAction, AuditLogEntry, Category, TeamRole, WebhookEvent
 from requests_app.team.church_settings import CHANGED
 
 NEWEST_FIRST = Keyset("audit", (Key("created_at", datetime), Key("pk", int)), descending=True)
@@ -30,6 +30,11 @@ DETAIL_LABELS = {
     "assignments_released": gettext_lazy("assignments released"),
     "api_tokens_revoked": gettext_lazy("API tokens revoked"),
     "token": gettext_lazy("API token"),
+    # The webhooks (requests_app.team.webhooks).
+    "webhook": gettext_lazy("webhook"),
+    "host": gettext_lazy("address"),
+    "events": gettext_lazy("events"),
+    "active": gettext_lazy("active"),
     # The church's settings (requests_app.team.church_settings).
     "name": gettext_lazy("name"),
     "contact": gettext_lazy("contact line"),
@@ -66,7 +71,7 @@ class Row:
 
 
 # Keys whose values read better as the labels of their choices.
-VALUE_CHOICES = {"role": TeamRole, "category_order": Category}
+VALUE_CHOICES = {"role": TeamRole, "category_order": Category, "events": WebhookEvent}
 
 
 def _value_in_words(value, labels: dict) -> str:

@@ -1,4 +1,5 @@
-"""Erase the text of requests past the church's retention period.
+"""Erase the text of requests past the church's retention period, and
+remove the webhooks' old events (`requests_app.hooks.delivery.prune`).
 
 Daily, from intercession-cleanup.service (or cron). Batched and idempotent:
 a second run, or two at once, erases nothing twice. Prints counts only,
@@ -7,6 +8,7 @@ never anything of a request."""
 from django.core.management.base import BaseCommand
 
 from requests_app import church, services
+from requests_app.hooks import delivery as webhooks
 
 
 class Command(BaseCommand):
@@ -21,3 +23,6 @@ class Command(BaseCommand):
         erased = services.apply_retention(batch_size=batch_size)
         days = church.current().retention_days
         self.stdout.write(f"apply_retention: {erased} requests erased (retention {days} days)")
+        removed = webhooks.prune()
+        if removed:
+            self.stdout.write(f"apply_retention: {removed} old webhook events removed")

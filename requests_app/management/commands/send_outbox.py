@@ -5,7 +5,11 @@ once.
 
 With `--loop` on PostgreSQL the worker also LISTENs: a page that wrote
 e-mails (INTERCESSION_OUTBOX_WORKER) NOTIFYs at commit, and the worker sends
-them at once instead of at its next look."""
+them at once instead of at its next look.
+
+The same runs send the webhooks' events (`requests_app.hooks.delivery`),
+with the same back-off, and look, at most once a minute, for requests that
+have waited too long for assignment (`request.needs_assignment`)."""
 
 import contextlib
 import logging
@@ -16,9 +20,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
 
+from requests_app.hooks import delivery as webhooks
+from requests_app.hooks import events as webhook_events
 from requests_app.mail import outbox
 
 logger = logging.getLogger(__name__)
+
+# How often the worker looks for requests waiting too long for assignment.
+WAITING_SCAN_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -43,6 +52,8 @@ class Command(BaseCommand):
             raise CommandError("--limit must be at least 1.")
         if not loop:
             self._report(*outbox.deliver_due(limit=limit))
+            webhook_events.queue_waiting()
+            self._report_webhooks(*webhooks.deliver_due(limit=limit))
             return
         if interval <= 0:
             raise CommandError("--interval must be more than 0 seconds.")
@@ -58,6 +69,7 @@ class Command(BaseCommand):
         is set), again and again. A database that is away is not the end:
         the worker says so and tries again at the next turn."""
         listener = Listener()
+        looked_for_waiting = None
         try:
             while not stop.is_set():
                 close_old_connections()
@@ -65,6 +77,12 @@ class Command(BaseCommand):
                     sent, failed = outbox.deliver_due(limit=limit)
                     if sent or failed:
                         self._report(sent, failed)
+                    if looked_for_waiting is None or time.monotonic() - looked_for_waiting >= WAITING_SCAN_SECONDS:
+                        webhook_events.queue_waiting()
+                        looked_for_waiting = time.monotonic()
+                    delivered, not_delivered = webhooks.deliver_due(limit=limit)
+                    if delivered or not_delivered:
+                        self._report_webhooks(delivered, not_delivered)
                 except DatabaseError as exc:
                     logger.warning("send_outbox: the database is unavailable (%s); trying again", type(exc).__name__)
                 listener.wait(stop, interval)
@@ -75,6 +93,10 @@ class Command(BaseCommand):
         # Counts only: never an address or a subject.
         given_up = outbox.undeliverable().count()
         self.stdout.write(f"{sent} sent, {failed} failed, {given_up} undeliverable")
+
+    def _report_webhooks(self, delivered: int, failed: int) -> None:
+        if delivered or failed:
+            self.stdout.write(f"webhooks: {delivered} delivered, {failed} failed")
 
 
 class Listener:
