@@ -72,6 +72,7 @@ MORE_FIELDS = {
     "request_pray": ["note", "fasted"],
     "prayer_session_prayed": ["note", "fasted"],
     "my_settings": ["new_requests", "prayer_reminders"],
+    "webhook_detail": ["is_active"],
     "admin:requests_app_intercessorprofile_change": ["preferred_categories"],
 }
 

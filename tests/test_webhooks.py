@@ -343,7 +343,8 @@ def test_an_event_is_given_up_after_the_outbox_s_attempts_and_can_be_sent_again(
 
 
 def test_the_back_off_is_the_outbox_s(hook_leader, local_targets):
-    hook, _ = add_hook(hook_leader, Receiver().url)
+    down = Receiver()  # held, not listening: connections are refused
+    hook, _ = add_hook(hook_leader, down.url)
     webhooks.send_test(hook, by=hook_leader)
     before = timezone.now()
     delivery.deliver_due()
@@ -600,7 +601,8 @@ def test_the_hook_page_changes_tries_renews_and_removes(hook_leader, receiver, d
 
 
 def test_a_failing_hook_shows_on_triage(hook_leader, local_targets):
-    hook, _ = add_hook(hook_leader, Receiver().url)
+    down = Receiver()  # held, not listening: connections are refused
+    hook, _ = add_hook(hook_leader, down.url)
     client = leader_client(hook_leader)
     assert b"failing-webhooks-heading" not in client.get(reverse("triage")).content
     webhooks.send_test(hook, by=hook_leader)
@@ -636,7 +638,8 @@ def test_old_events_are_removed_but_the_record_that_a_waiting_request_was_told(h
 def test_a_cache_that_does_not_answer_costs_a_submission_and_the_notice_their_queries(
     hook_leader, local_targets, monkeypatch
 ):
-    hook, _ = add_hook(hook_leader, Receiver().url)
+    down = Receiver()  # held, not listening: connections are refused
+    hook, _ = add_hook(hook_leader, down.url)
     webhooks.send_test(hook, by=hook_leader)
     delivery.deliver_due()
 

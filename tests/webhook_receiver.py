@@ -1,7 +1,9 @@
 """A webhook receiver on a loopback port, for the tests: it records every
 POST (path, headers, body) and answers with `status` (200 unless told
 otherwise); `down()` closes it, so the port refuses connections, and
-`up()` serves again on the same port."""
+`up()` serves again on the same port. While it is down the port stays
+bound (without listening, so connections are refused): no other test's
+server, in this process or another, can take it meanwhile."""
 
 import socket
 import threading
@@ -18,9 +20,7 @@ class Received:
 
 class Receiver:
     def __init__(self):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self._reserve(0)
         self.received: list[Received] = []
         self.status = 200
         self.headers_out: dict[str, str] = {}
@@ -31,8 +31,15 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/intercession?room=prayer"
 
+    def _reserve(self, port: int) -> None:
+        self._held = socket.socket()
+        self._held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._held.bind(("127.0.0.1", port))
+        self.port = self._held.getsockname()[1]
+
     def up(self) -> "Receiver":
         receiver = self
+        self._held.close()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
@@ -60,4 +67,5 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+            self._reserve(self.port)
         return self
