@@ -1117,12 +1117,13 @@ class Webhook(models.Model):
 
 class WebhookDeliveryQuerySet(models.QuerySet):
     def due(self, now, max_attempts: int) -> "WebhookDeliveryQuerySet":
-        """Undelivered events whose time has come, not given up, of active hooks."""
+        """Undelivered events whose time has come, not given up: those of
+        active hooks, and a leader's test event whatever its hook's state."""
         return self.filter(
+            Q(webhook__is_active=True) | Q(event=WEBHOOK_PING),
             delivered_at__isnull=True,
             next_attempt_at__lte=now,
             attempts__lt=max_attempts,
-            webhook__is_active=True,
         )
 
     def given_up(self, max_attempts: int) -> "WebhookDeliveryQuerySet":

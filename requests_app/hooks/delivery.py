@@ -40,7 +40,7 @@ from django.utils import timezone
 from requests_app import quiet_cache
 from requests_app.hooks import signing, targets
 from requests_app.mail import outbox
-from requests_app.models import WEBHOOK_PING, Status, Webhook, WebhookDelivery, WebhookEvent
+from requests_app.models import Status, Webhook, WebhookDelivery, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +57,7 @@ def max_attempts() -> int:
 
 
 def due(now):
-    """Deliveries to send now: those of active hooks, and a leader's test
-    event whatever the hook's state."""
-    return WebhookDelivery.objects.filter(
-        Q(webhook__is_active=True) | Q(event=WEBHOOK_PING),
-        delivered_at__isnull=True,
-        next_attempt_at__lte=now,
-        attempts__lt=max_attempts(),
-    )
+    return WebhookDelivery.objects.due(now, max_attempts())
 
 
 def given_up():

@@ -29,7 +29,7 @@ from requests_app.team import webhooks
 from requests_app.views.outcomes import carry_out
 
 RECENT = 25
-EVENT_LABELS = {**dict(WebhookEvent.choices), WEBHOOK_PING: None}
+EVENT_LABELS = dict(WebhookEvent.choices)
 
 
 def _leaders_only(request: HttpRequest) -> None:
@@ -53,7 +53,7 @@ def _with_counts(queryset):
 
 
 def _event_label(event: str) -> str:
-    return _("Test event") if event == WEBHOOK_PING else str(EVENT_LABELS.get(event) or event)
+    return _("Test event") if event == WEBHOOK_PING else str(EVENT_LABELS.get(event, event))
 
 
 def _event_labels(events: list[str]) -> str:
@@ -199,7 +199,7 @@ def webhook_send_again(request: HttpRequest, pk: int) -> HttpResponse:
 def webhook_remove(request: HttpRequest, pk: int) -> HttpResponse:
     _leaders_only(request)
     hook = _hook(pk)
-    if carry_out(request, lambda: webhooks.remove(hook, by=request.user) or True):
+    if carry_out(request, lambda: webhooks.remove(hook, by=request.user)):
         messages.success(
             request, _("The webhook “%(name)s” is removed: it is sent nothing more.") % {"name": hook.name}
         )
